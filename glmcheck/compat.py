@@ -1,0 +1,110 @@
+"""The one place that knows the two library stacks apart.
+
+Current stack: arviz 1.x, results are ``xarray.DataTree``. Previous stack: arviz 0.23, results
+are ``arviz.InferenceData``. Everything else in glmcheck works on plain ``xarray.Dataset``
+groups and calls the functions here for anything stack-specific.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import metadata
+from typing import Any
+
+import xarray as xr
+
+__all__ = [
+    "arviz_major",
+    "group",
+    "to_arviz",
+    "ess",
+    "rhat",
+    "mcse",
+    "plot_trace",
+    "versions",
+]
+
+_VERSIONED = (
+    "glmcheck", "pymc", "pytensor", "bambi", "formulae", "arviz", "arviz-base", "arviz-stats",
+    "arviz-plots", "nutpie", "numpyro", "jax", "blackjax", "numpy", "scipy", "xarray",
+    "matplotlib",
+)
+
+
+@functools.cache
+def versions() -> dict[str, str | None]:
+    """Installed versions of every library that can change a verdict (None: not installed)."""
+    import platform
+
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+@functools.cache
+def arviz_major() -> int:
+    return int(metadata.version("arviz").split(".")[0])
+
+
+def group(result: Any, name: str) -> xr.Dataset:
+    """One group of a DataTree or InferenceData as a Dataset."""
+    if isinstance(result, xr.DataTree):
+        return result[name].to_dataset()
+    return getattr(result, name)
+
+
+def has_group(result: Any, name: str) -> bool:
+    if isinstance(result, xr.DataTree):
+        return name in result.children
+    return name in result.groups()
+
+
+def to_arviz(**groups: xr.Dataset) -> Any:
+    """Bundle Dataset groups into the stack's native result type."""
+    if arviz_major() >= 1:
+        return xr.DataTree.from_dict({name: ds for name, ds in groups.items()})
+    import arviz as az
+
+    return az.InferenceData(**groups)
+
+
+def ess(ds: xr.Dataset, method: str = "bulk") -> xr.Dataset:
+    import arviz as az
+
+    return az.ess(ds, method=method)
+
+
+def rhat(ds: xr.Dataset) -> xr.Dataset:
+    import arviz as az
+
+    return az.rhat(ds)
+
+
+def mcse(ds: xr.Dataset, method: str = "mean") -> xr.Dataset:
+    import arviz as az
+
+    return az.mcse(ds, method=method)
+
+
+def plot_trace(posterior: xr.Dataset, stats: xr.Dataset | None, path, title: str) -> None:
+    """The two-panel trace plot (density and trace per parameter), written as a PNG."""
+    import arviz as az
+    import matplotlib.pyplot as plt
+
+    groups = {"posterior": posterior}
+    if stats is not None and "diverging" in stats:
+        groups["sample_stats"] = stats[["diverging"]]
+    data = to_arviz(**groups)
+    if arviz_major() >= 1:
+        pc = az.plot_trace_dist(data, backend="matplotlib")
+        fig = pc.viz["figure"].item()
+    else:
+        axes = az.plot_trace(data, figsize=(10, 2.4 * len(posterior.data_vars)))
+        fig = axes.ravel()[0].figure
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
