@@ -21,6 +21,8 @@ class NutpieFitter(Fitter):
         self._compiled = nutpie.compile_pymc_model(
             self.spec.model, var_names=self.spec.native_params
         )
+        # The first sample call pays one-off JIT and thread-pool start-up: pay it here.
+        nutpie.sample(self._compiled, chains=1, tune=5, draws=5, progress_bar=False)
 
     def _sample(self, y: np.ndarray, seed: int) -> RawSample:
         import nutpie

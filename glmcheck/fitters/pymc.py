@@ -1,19 +1,26 @@
-"""PyMC's own NUTS, with the step method (and its compiled logp/gradient) built once.
+"""PyMC's own NUTS, compiled once.
 
-``pm.sample`` recompiles on every call; handing it a prebuilt ``NUTS`` step and swapping the
-response through the shared data container avoids that. PyMC resets the step's tuning at the
-start of every chain, so each fit adapts afresh.
+``pm.sample`` compiles fresh functions on every call (initial point, trace), even with a
+prebuilt step. This adapter builds the ``NUTS`` step (its logp and gradient) and the function
+that maps unconstrained points to parameter values once, then drives the step method's public
+``step(point)`` loop itself for every fit: warm-up with tuning, then draws, one chain after the
+other. Each chain starts from the model's initial point jittered by U(-1, 1), like PyMC's
+default ``jitter+adapt_diag``, and adapts its own step size and mass matrix afresh.
 """
 
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
+from time import perf_counter
 
 import numpy as np
+import xarray as xr
 
-from glmcheck import compat
-from glmcheck.fitters.base import FitSettings, Fitter, RawSample, standard_stats
+from glmcheck.errors import FitError
+from glmcheck.fitters.base import Fitter, RawSample
+from glmcheck.posterior import STAT_NAMES
+
+_STAT_RENAMES = {"model_logp": "lp", "depth": "tree_depth", "tree_size": "n_steps"}
+_JITTER_TRIES = 20
 
 
 class PymcFitter(Fitter):
@@ -24,52 +31,83 @@ class PymcFitter(Fitter):
         import pymc as pm
 
         model = self.spec.model
-        self._response = self.spec.response_data
         with model:
             self._step = pm.NUTS(model.value_vars)
-        self._initial_point = model.initial_point()
-        # pm.sample compiles its point and trace functions on first use: do that here, once.
-        self._sample(self.spec.response_values(None), 0, FitSettings(chains=1, tune=1, draws=1))
+        self._logp = model.compile_logp()
+        names = self.spec.native_params
+        # Parameter values as functions of the unconstrained value variables (not the random
+        # variables themselves, which would draw from the prior).
+        constrained = {v.name: v for v in model.unobserved_value_vars}
+        self._values = model.compile_fn(
+            [constrained[name] for name in names], inputs=model.value_vars,
+            on_unused_input="ignore", point_fn=True,
+        )
+        self._names = names
+        self._start = model.initial_point()
 
-    def _sample(self, y: np.ndarray, seed: int, settings: FitSettings | None = None) -> RawSample:
-        import pymc as pm
-
-        s = settings or self.settings
-        self._response.set_value(y)
-        self._step.reset_tuning()
-        with _quiet("pymc"):
-            result = pm.sample(
-                draws=s.draws,
-                tune=s.tune,
-                chains=s.chains,
-                cores=1,
-                step=self._step,
-                initvals=self._initial_point,
-                random_seed=seed,
-                model=self.spec.model,
-                var_names=self.spec.native_params,
-                progressbar=False,
-                compute_convergence_checks=False,
-                discard_tuned_samples=False,
-                nuts_sampler="pymc",
-            )
-        stats = compat.group(result, "sample_stats")
-        warmup = compat.group(result, "warmup_sample_stats")
+    def _sample(self, y: np.ndarray, seed: int) -> RawSample:
+        s = self.settings
+        self.spec.response_data.set_value(y)
+        chains = [self._chain(np.random.default_rng(ss)) for ss in np.random.SeedSequence(seed).spawn(s.chains)]
+        values = {
+            name: np.stack([c[0][i] for c in chains]) for i, name in enumerate(self._names)
+        }
+        posterior = xr.Dataset(
+            {name: (("chain", "draw", *_dims(name, v.shape[2:])), v) for name, v in values.items()}
+        )
+        stats = xr.Dataset(
+            {k: (("chain", "draw"), np.stack([c[1][k] for c in chains])) for k in chains[0][1]}
+        )
         return RawSample(
-            posterior=compat.group(result, "posterior"),
-            stats=standard_stats(stats, {}),
-            warmup=float(warmup["perf_counter_diff"].sum()) if "perf_counter_diff" in warmup else None,
-            sampling=float(stats["perf_counter_diff"].sum()) if "perf_counter_diff" in stats else None,
+            posterior=posterior,
+            stats=stats,
+            warmup=sum(c[2] for c in chains),
+            sampling=sum(c[3] for c in chains),
+        )
+
+    def _jittered_start(self, rng: np.random.Generator) -> dict:
+        for _ in range(_JITTER_TRIES):
+            point = {k: v + rng.uniform(-1, 1, size=np.shape(v)) for k, v in self._start.items()}
+            if np.isfinite(self._logp(point)):
+                return point
+        raise FitError("no jittered initial point with finite log density in 20 tries")
+
+    def _chain(self, rng: np.random.Generator):
+        s, step = self.settings, self._step
+        point = self._jittered_start(rng)
+        if hasattr(step, "setup_chain"):  # pymc >= 6
+            step.setup_chain(rng, s.tune, s.draws)
+        else:
+            step.set_rng(rng)
+        step.tune = bool(s.tune)
+        step.reset_tuning()
+        step.iter_count = 0
+        draws = [[] for _ in self._names]
+        stats: dict[str, list] = {}
+        start = perf_counter()
+        for i in range(s.tune + s.draws):
+            if i == s.tune:
+                step.stop_tuning()
+                warmup = perf_counter() - start
+                start = perf_counter()
+            point, step_stats = step.step(point)
+            if i >= s.tune:
+                for slot, value in zip(draws, self._values(point)):
+                    slot.append(value)
+                for key, value in step_stats[0].items():
+                    key = _STAT_RENAMES.get(key, key)
+                    if key in STAT_NAMES:
+                        stats.setdefault(key, []).append(value)
+        if not s.tune:
+            warmup = 0.0
+        sampling = perf_counter() - start
+        return (
+            [np.asarray(d) for d in draws],
+            {k: np.asarray(v) for k, v in stats.items()},
+            warmup,
+            sampling,
         )
 
 
-@contextmanager
-def _quiet(logger_name: str):
-    """Silence a library's INFO chatter ("Sequential sampling ...") for one call."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def _dims(name: str, shape: tuple[int, ...]) -> list[str]:
+    return [f"{name}_dim_{i}" for i in range(len(shape))]

@@ -1,0 +1,5 @@
+import sys
+
+from glmcheck.cli import main
+
+sys.exit(main())

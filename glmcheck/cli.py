@@ -1,0 +1,250 @@
+"""``glmcheck`` on the command line. A thin shell over :mod:`glmcheck.runner`.
+
+Exit codes: 0 success; 1 a check failed; 2 bad input (one line on stderr, ``--debug`` for the
+traceback); 3 a fit or an internal step failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from glmcheck import __version__
+from glmcheck.errors import FitError, GlmcheckError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but bad arguments are a one-line UsageError like every other bad input."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _names(values: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Repeated and comma-separated option values, in order, without duplicates."""
+    if not values:
+        return default
+    out: list[str] = []
+    for value in values:
+        for name in value.split(","):
+            if name.strip() and name.strip() not in out:
+                out.append(name.strip())
+    return tuple(out)
+
+
+def _add_fit_options(p: argparse.ArgumentParser, *, draws: int) -> None:
+    g = p.add_argument_group("what to fit")
+    g.add_argument("--case", "-c", action="append", metavar="NAME",
+                   help="case name or package.module:attribute (repeat or comma-separate; "
+                        "default: linear)")
+    g.add_argument("--frontend", "-f", action="append", metavar="NAME",
+                   help="pymc and/or bambi (default: both)")
+    g.add_argument("--sampler", "-s", action="append", metavar="NAME",
+                   help="nutpie, pymc, numpyro, blackjax or package.module:ClassName "
+                        "(default: nutpie)")
+    g.add_argument("--data", metavar="CSV", type=Path,
+                   help="fit this data set instead of the case's reference data (one case)")
+    g = p.add_argument_group("sampling")
+    g.add_argument("--draws", type=int, default=draws, help=f"draws per chain (default {draws})")
+    g.add_argument("--tune", type=int, default=1000, help="warm-up iterations per chain (1000)")
+    g.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+    g.add_argument("--seed", type=int, default=8927, help="random seed (default 8927)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="glmcheck",
+        description="Validate and benchmark Bayesian GLMs written in PyMC and Bambi.",
+    )
+    parser.add_argument("--version", action="version", version=f"glmcheck {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="fit cases with both frontends, print summaries, write figures and JSON",
+        description="Replay the GLM tutorial end to end (by default: the linear case, "
+        "hand-written PyMC and Bambi, nutpie, 3000 draws, seed 8927).",
+    )
+    _add_fit_options(run, draws=3000)
+    run.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
+                     help="output folder; each run writes a new run-NNN folder inside "
+                          "(default: glmcheck-out)")
+    run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    sub.add_parser("cases", help="list the built-in cases")
+    sub.add_parser("samplers", help="list the built-in samplers and whether they are installed")
+    sub.add_parser("versions", help="print the versions of the libraries that matter")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return EXIT_USAGE
+        return _COMMANDS[args.command](args)
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"glmcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FitError, GlmcheckError) as exc:
+        if debug:
+            raise
+        print(f"glmcheck: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("glmcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+# -- commands -------------------------------------------------------------------------------
+def _cmd_cases(args) -> int:
+    from glmcheck.cases import list_cases
+
+    for case in list_cases():
+        print(f"{case.name:<20} {case.title}")
+    return EXIT_OK
+
+
+def _cmd_samplers(args) -> int:
+    from glmcheck.fitters import installed
+
+    for name, ok in installed().items():
+        print(f"{name:<10} {'installed' if ok else 'not installed'}")
+    return EXIT_OK
+
+
+def _cmd_versions(args) -> int:
+    from glmcheck.compat import versions
+
+    for name, version in versions().items():
+        print(f"{name:<12} {version or '-'}")
+    return EXIT_OK
+
+
+def _read_data(path: Path | None):
+    if path is None:
+        return None
+    import pandas as pd
+
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise UsageError(f"data file {str(path)!r} does not exist") from None
+    except Exception as exc:
+        raise UsageError(f"cannot read data file {str(path)!r} as CSV: {exc}") from None
+
+
+def new_run_dir(out: Path) -> Path:
+    """A fresh ``out/run-NNN`` folder; earlier runs are never touched."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        existing = [int(p.name[4:]) for p in out.glob("run-[0-9]*") if p.name[4:].isdigit()]
+        number = max(existing, default=0) + 1
+        while True:
+            run_dir = out / f"run-{number:03d}"
+            try:
+                run_dir.mkdir()
+                return run_dir
+            except FileExistsError:
+                number += 1
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write output folder {str(out)!r}: {exc.strerror or exc}"
+        ) from None
+
+
+@contextmanager
+def _progress():
+    """A status line on stderr for the long steps; plain lines when stderr is not a terminal."""
+    from glmcheck.report import stderr_console
+
+    console = stderr_console()
+    with console.status("starting…") as status:
+        def hook(label: str, stage: str) -> None:
+            text = {"compile": "compiling", "sample": "sampling"}.get(stage, stage)
+            status.update(f"{label}: {text}…")
+            if not console.is_terminal:
+                console.print(f"{label}: {text}…")
+
+        yield console, hook
+
+
+def _cmd_run(args) -> int:
+    from glmcheck import plots
+    from glmcheck.compat import versions
+    from glmcheck.fitters import FitSettings
+    from glmcheck.report import fit_table, stdout_console, write_json
+    from glmcheck.runner import FitRequest, run_fits
+
+    request = FitRequest(
+        cases=_names(args.case, ("linear",)),
+        frontends=_names(args.frontend, ("pymc", "bambi")),
+        samplers=_names(args.sampler, ("nutpie",)),
+        settings=FitSettings(chains=args.chains, tune=args.tune, draws=args.draws),
+        seed=args.seed,
+        data=_read_data(args.data),
+    )
+    request.resolve()  # bad names fail here, before a folder is made
+    run_dir = new_run_dir(args.out)
+    out = stdout_console()
+    payload = {
+        "glmcheck": __version__,
+        "command": "run",
+        "versions": versions(),
+        "request": {
+            "cases": list(request.cases), "frontends": list(request.frontends),
+            "samplers": list(request.samplers), "seed": request.seed,
+            **request.settings.to_dict(), "data": str(args.data) if args.data else None,
+        },
+        "fits": [],
+    }
+    json_path = run_dir / "results.json"
+    drawn_data: set[str] = set()
+    with _progress() as (err, hook):
+        for outcome in run_fits(request, progress=hook):
+            case, result = outcome.case, outcome.result
+            out.print(fit_table(result))
+            payload["fits"].append(result.to_dict())
+            write_json(json_path, payload)  # after every fit: nothing computed is lost
+            if not args.no_figures:
+                folder = run_dir / case.name
+                folder.mkdir(exist_ok=True)
+                if case.name not in drawn_data:
+                    plots.data_figure(case, outcome.data, outcome.truth, folder / "data.png")
+                    drawn_data.add(case.name)
+                stem = f"{result.frontend}-{result.sampler}"
+                plots.trace_figure(outcome.posterior, folder / f"trace-{stem}.png")
+                plots.lines_figure(
+                    case, outcome.data, outcome.posterior, outcome.truth,
+                    folder / f"lines-{stem}.png",
+                )
+            flag = "converged" if result.converged else "NOT converged"
+            err.print(f"✓ {result.label}: {flag} (max R-hat {result.max_rhat:.3f}, "
+                      f"{result.divergences} divergences)")
+    out.print(f"results: {json_path}")
+    if not args.no_figures:
+        out.print(f"figures: {run_dir}/<case>/")
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "run": _cmd_run,
+    "cases": _cmd_cases,
+    "samplers": _cmd_samplers,
+    "versions": _cmd_versions,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Render Results: terminal tables and JSON. Computes nothing new."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from glmcheck.results import RHAT_MAX, FitResult
+
+__all__ = ["fit_table", "fit_table_text", "write_json", "stderr_console", "stdout_console"]
+
+ESS_MIN = 400
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=max(Console().width, 100))
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "nan" if value != value else f"{value:.{digits}f}"
+
+
+def fit_table(result: FitResult) -> Table:
+    s = result.settings
+    t = result.timing
+    title = (
+        f"[bold]{result.case}[/] · frontend [bold]{result.frontend}[/] · "
+        f"sampler [bold]{result.sampler}[/]"
+    )
+    caption = (
+        f"{s.get('chains')} chains × ({s.get('tune')} warm-up + {s.get('draws')} draws), "
+        f"seed {result.seed} · divergences {result.divergences} · "
+        f"compile {t['compile_s']:.2f} s, fit {t['fit_s']:.2f} s"
+    )
+    table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("parameter")
+    for col in ("mean", "sd", "5%", "95%", "mcse", "ess_bulk", "ess_tail", "r_hat"):
+        table.add_column(col, justify="right")
+    for p in result.params:
+        name = p.name if p.native == p.name else f"{p.name} ({p.native})"
+        rhat = _fmt(p.r_hat)
+        if not p.r_hat <= RHAT_MAX:
+            rhat = f"[red]{rhat}[/]"
+        ess = [f"{p.ess_bulk:.0f}", f"{p.ess_tail:.0f}"]
+        ess = [e if float(e) >= ESS_MIN else f"[yellow]{e}[/]" for e in ess]
+        table.add_row(
+            name, _fmt(p.mean), _fmt(p.sd), _fmt(p.q05), _fmt(p.q95), _fmt(p.mcse_mean, 4),
+            *ess, rhat,
+        )
+    return table
+
+
+def fit_table_text(result: FitResult) -> str:
+    console = Console(width=110, record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(fit_table(result))
+    return console.export_text()
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Write JSON atomically: a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=2, sort_keys=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,147 @@
+"""Results: plain data that every output (table, JSON, pytest) is rendered from."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from glmcheck import compat
+from glmcheck.posterior import Posterior
+
+__all__ = ["ParamSummary", "FitResult", "summarize", "RHAT_MAX", "INTERVAL"]
+
+#: Rank-normalized split R-hat above this marks a fit as not converged (Vehtari et al. 2021).
+RHAT_MAX = 1.01
+#: Central interval reported in summaries (5 % and 95 % quantiles).
+INTERVAL = (0.05, 0.95)
+
+
+@dataclass(kw_only=True)
+class ParamSummary:
+    name: str
+    native: str
+    mean: float
+    sd: float
+    q05: float
+    q95: float
+    mcse_mean: float
+    ess_bulk: float
+    ess_tail: float
+    r_hat: float
+
+
+@dataclass(kw_only=True)
+class FitResult:
+    """Summary of one fit: what ran (case, frontend, sampler, settings, versions) and how."""
+
+    case: str
+    frontend: str
+    sampler: str
+    seed: int
+    settings: dict
+    params: list[ParamSummary]
+    divergences: int
+    gradient_evals: int | None
+    timing: dict
+    versions: dict = field(default_factory=compat.versions)
+
+    @property
+    def max_rhat(self) -> float:
+        return max(p.r_hat for p in self.params)
+
+    @property
+    def min_ess(self) -> float:
+        return min(min(p.ess_bulk, p.ess_tail) for p in self.params)
+
+    @property
+    def converged(self) -> bool:
+        return self.max_rhat <= RHAT_MAX and self.divergences == 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.case} · {self.frontend} · {self.sampler}"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["converged"] = self.converged
+        return _finite(out)
+
+    def __str__(self) -> str:
+        from glmcheck.report import fit_table_text
+
+        return fit_table_text(self)
+
+
+def _finite(obj):
+    """JSON has no NaN: write null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def _flat(ds, name):
+    """(label, 1-D draws per chain) for every element of a scalar or vector parameter."""
+    var = ds[name]
+    extra = [d for d in var.dims if d not in ("chain", "draw")]
+    if not extra:
+        yield name, var
+        return
+    stacked = var.stack(_element=extra)
+    for i in range(stacked.sizes["_element"]):
+        index = stacked["_element"].values[i]
+        index = index if isinstance(index, tuple) else (index,)
+        yield f"{name}[{', '.join(str(v) for v in index)}]", stacked.isel(_element=i)
+
+
+def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
+    """Summary statistics and diagnostics of a posterior (ArviZ does the diagnostics)."""
+    ds = posterior.draws
+    ess_bulk = compat.ess(ds, method="bulk")
+    ess_tail = compat.ess(ds, method="tail")
+    r_hat = compat.rhat(ds)
+    mcse_mean = compat.mcse(ds, method="mean")
+    params = []
+    for name in ds.data_vars:
+        native = posterior.native_names.get(name, name)
+        diag = {
+            "ess_bulk": list(_flat_values(ess_bulk, name)),
+            "ess_tail": list(_flat_values(ess_tail, name)),
+            "r_hat": list(_flat_values(r_hat, name)),
+            "mcse_mean": list(_flat_values(mcse_mean, name)),
+        }
+        for i, (label, draws) in enumerate(_flat(ds, name)):
+            values = np.asarray(draws).ravel()
+            q05, q95 = np.quantile(values, INTERVAL)
+            params.append(
+                ParamSummary(
+                    name=label,
+                    native=label.replace(name, native, 1),
+                    mean=float(values.mean()),
+                    sd=float(values.std(ddof=1)),
+                    q05=float(q05),
+                    q95=float(q95),
+                    **{k: float(v[i]) for k, v in diag.items()},
+                )
+            )
+    return FitResult(
+        case=posterior.case,
+        frontend=posterior.frontend,
+        sampler=posterior.sampler,
+        seed=posterior.seed,
+        settings=dict(settings or {"chains": posterior.chains, "draws": posterior.n_draws}),
+        params=params,
+        divergences=posterior.divergences,
+        gradient_evals=posterior.gradient_evals,
+        timing=posterior.timing.to_dict(),
+    )
+
+
+def _flat_values(diag_ds, name):
+    var = diag_ds[name]
+    return np.asarray(var.values, dtype=float).ravel() if var.ndim else [float(var.values)]
