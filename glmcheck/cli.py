@@ -36,7 +36,19 @@ def _names(values: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...
     return tuple(out)
 
 
-def _add_fit_options(p: argparse.ArgumentParser, *, draws: int) -> None:
+def _add_check_options(p: argparse.ArgumentParser, *, coverage: int) -> None:
+    from glmcheck.checks import ALPHA, CHECKS
+
+    g = p.add_argument_group("checks")
+    g.add_argument("--check", action="append", metavar="NAME",
+                   help=f"checks to run: {', '.join(CHECKS)} (default: all that apply)")
+    g.add_argument("--coverage-sets", type=int, default=coverage, metavar="K",
+                   help=f"data sets simulated at the true parameters for coverage ({coverage}; 0: off)")
+    g.add_argument("--alpha", type=float, default=ALPHA,
+                   help=f"family false-alarm rate of each check (default {ALPHA:g})")
+
+
+def _add_fit_options(p: argparse.ArgumentParser, *, draws: int, chains: int = 2) -> None:
     g = p.add_argument_group("what to fit")
     g.add_argument("--case", "-c", action="append", metavar="NAME",
                    help="case name or package.module:attribute (repeat or comma-separate; "
@@ -51,7 +63,7 @@ def _add_fit_options(p: argparse.ArgumentParser, *, draws: int) -> None:
     g = p.add_argument_group("sampling")
     g.add_argument("--draws", type=int, default=draws, help=f"draws per chain (default {draws})")
     g.add_argument("--tune", type=int, default=1000, help="warm-up iterations per chain (1000)")
-    g.add_argument("--chains", type=int, default=2, help="chains (default 2)")
+    g.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
     g.add_argument("--seed", type=int, default=8927, help="random seed (default 8927)")
 
 
@@ -76,6 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: glmcheck-out)")
     run.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
     run.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    _add_check_options(run, coverage=20)
+
+    check = sub.add_parser(
+        "check",
+        help="fit cases × frontends × samplers and run the correctness checks",
+        description="Convergence gates, exact reference posteriors, parameter recovery and "
+        "coverage, and agreement between frontends and between samplers. Exit 0 when every "
+        "check passes, 1 when any fails.",
+    )
+    _add_fit_options(check, draws=1000, chains=4)
+    _add_check_options(check, coverage=20)
+    check.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
+                       help="output folder for results.json (a new run-NNN inside)")
+    check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     sub.add_parser("cases", help="list the built-in cases")
     sub.add_parser("samplers", help="list the built-in samplers and whether they are installed")
@@ -181,65 +207,94 @@ def _progress():
 
 
 def _cmd_run(args) -> int:
+    return _execute(args, command="run", defaults=("linear",), figures=not args.no_figures)
+
+
+def _cmd_check(args) -> int:
+    from glmcheck.cases import BUILTIN
+
+    return _execute(args, command="check", defaults=BUILTIN, figures=False)
+
+
+def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) -> int:
+    """Fit, check, print, and write ``results.json`` (after every step) and figures."""
     from glmcheck import plots
+    from glmcheck.checks import CHECKS, CheckResult
     from glmcheck.compat import versions
     from glmcheck.fitters import FitSettings
-    from glmcheck.report import fit_table, stdout_console, write_json
-    from glmcheck.runner import FitRequest, run_fits
+    from glmcheck.report import check_table, fit_table, stdout_console, write_json
+    from glmcheck.runner import CheckRequest, run_checks
 
-    request = FitRequest(
-        cases=_names(args.case, ("linear",)),
+    request = CheckRequest(
+        cases=_names(args.case, defaults),
         frontends=_names(args.frontend, ("pymc", "bambi")),
         samplers=_names(args.sampler, ("nutpie",)),
         settings=FitSettings(chains=args.chains, tune=args.tune, draws=args.draws),
         seed=args.seed,
         data=_read_data(args.data),
+        checks=_names(args.check, CHECKS),
+        coverage_sets=args.coverage_sets,
+        alpha=args.alpha,
     )
     request.resolve()  # bad names fail here, before a folder is made
     run_dir = new_run_dir(args.out)
     out = stdout_console()
     payload = {
         "glmcheck": __version__,
-        "command": "run",
+        "command": command,
         "versions": versions(),
         "request": {
             "cases": list(request.cases), "frontends": list(request.frontends),
             "samplers": list(request.samplers), "seed": request.seed,
             **request.settings.to_dict(), "data": str(args.data) if args.data else None,
+            "checks": list(request.checks), "coverage_sets": request.coverage_sets,
+            "alpha": request.alpha,
         },
         "fits": [],
+        "checks": [],
     }
     json_path = run_dir / "results.json"
+    checks: list[CheckResult] = []
     drawn_data: set[str] = set()
     with _progress() as (err, hook):
-        for outcome in run_fits(request, progress=hook):
-            case, result = outcome.case, outcome.result
-            out.print(fit_table(result))
-            payload["fits"].append(result.to_dict())
-            write_json(json_path, payload)  # after every fit: nothing computed is lost
-            if not args.no_figures:
-                folder = run_dir / case.name
-                folder.mkdir(exist_ok=True)
-                if case.name not in drawn_data:
-                    plots.data_figure(case, outcome.data, outcome.truth, folder / "data.png")
-                    drawn_data.add(case.name)
-                stem = f"{result.frontend}-{result.sampler}"
-                plots.trace_figure(outcome.posterior, folder / f"trace-{stem}.png")
-                plots.lines_figure(
-                    case, outcome.data, outcome.posterior, outcome.truth,
-                    folder / f"lines-{stem}.png",
-                )
-            flag = "converged" if result.converged else "NOT converged"
-            err.print(f"✓ {result.label}: {flag} (max R-hat {result.max_rhat:.3f}, "
-                      f"{result.divergences} divergences)")
+        for item in run_checks(request, progress=hook):
+            if isinstance(item, CheckResult):
+                checks.append(item)
+                payload["checks"].append(item.to_dict())
+                if not item.passed:
+                    err.print(f"✗ {item.check}: {item.subject}: {item.message}")
+            else:
+                result = item.result
+                out.print(fit_table(result))
+                payload["fits"].append(result.to_dict())
+                if figures:
+                    _figures(plots, item, run_dir, drawn_data)
+            write_json(json_path, payload)  # after every step: nothing computed is lost
+    if checks:
+        out.print(check_table(checks))
     out.print(f"results: {json_path}")
-    if not args.no_figures:
+    if figures:
         out.print(f"figures: {run_dir}/<case>/")
-    return EXIT_OK
+    return EXIT_FAILED if any(not c.passed for c in checks) else EXIT_OK
+
+
+def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> None:
+    case, result = outcome.case, outcome.result
+    folder = run_dir / case.name
+    folder.mkdir(exist_ok=True)
+    if case.name not in drawn_data:
+        plots.data_figure(case, outcome.data, outcome.truth, folder / "data.png")
+        drawn_data.add(case.name)
+    stem = f"{result.frontend}-{result.sampler}"
+    plots.trace_figure(outcome.posterior, folder / f"trace-{stem}.png")
+    plots.lines_figure(
+        case, outcome.data, outcome.posterior, outcome.truth, folder / f"lines-{stem}.png"
+    )
 
 
 _COMMANDS = {
     "run": _cmd_run,
+    "check": _cmd_check,
     "cases": _cmd_cases,
     "samplers": _cmd_samplers,
     "versions": _cmd_versions,

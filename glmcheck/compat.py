@@ -20,6 +20,7 @@ __all__ = [
     "ess",
     "rhat",
     "mcse",
+    "bfmi",
     "plot_trace",
     "versions",
 ]
@@ -84,10 +85,22 @@ def rhat(ds: xr.Dataset) -> xr.Dataset:
     return az.rhat(ds)
 
 
-def mcse(ds: xr.Dataset, method: str = "mean") -> xr.Dataset:
+def mcse(ds: xr.Dataset, method: str = "mean", prob: float | None = None) -> xr.Dataset:
+    """Monte Carlo standard error of the mean, sd, or the quantile at ``prob``."""
     import arviz as az
 
+    if method == "quantile":
+        return az.mcse(ds, method=method, prob=prob)
     return az.mcse(ds, method=method)
+
+
+def bfmi(stats: xr.Dataset) -> list[float]:
+    """E-BFMI per chain from the ``energy`` sampler statistic."""
+    import arviz as az
+
+    if arviz_major() >= 1:
+        return [float(v) for v in az.bfmi(stats[["energy"]])["energy"].values]
+    return [float(v) for v in az.bfmi(stats["energy"].values)]
 
 
 def plot_trace(posterior: xr.Dataset, stats: xr.Dataset | None, path, title: str) -> None:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from glmcheck.results import RHAT_MAX, FitResult
 
-__all__ = ["fit_table", "fit_table_text", "write_json", "stderr_console", "stdout_console"]
+__all__ = ["check_table", "fit_table", "fit_table_text", "write_json", "stderr_console", "stdout_console"]
 
 ESS_MIN = 400
 
@@ -57,6 +57,19 @@ def fit_table(result: FitResult) -> Table:
             name, _fmt(p.mean), _fmt(p.sd), _fmt(p.q05), _fmt(p.q95), _fmt(p.mcse_mean, 4),
             *ess, rhat,
         )
+    return table
+
+
+def check_table(results) -> Table:
+    """One row per check: verdict, kind, subject, message."""
+    table = Table(title="[bold]checks[/]", box=box.SIMPLE_HEAD, title_justify="left")
+    for col in ("", "check", "case · frontend · sampler", "result"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        verdict = "[green]PASS[/]" if r.passed else "[bold red]FAIL[/]"
+        table.add_row(verdict, r.check, r.subject, r.message)
+    failed = sum(not r.passed for r in results)
+    table.caption = f"{len(results) - failed} passed, {failed} failed"
     return table
 
 

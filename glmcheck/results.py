@@ -10,7 +10,7 @@ import numpy as np
 from glmcheck import compat
 from glmcheck.posterior import Posterior
 
-__all__ = ["ParamSummary", "FitResult", "summarize", "RHAT_MAX", "INTERVAL"]
+__all__ = ["ParamSummary", "FitResult", "summarize", "flat_elements", "flat_values", "RHAT_MAX", "INTERVAL"]
 
 #: Rank-normalized split R-hat above this marks a fit as not converged (Vehtari et al. 2021).
 RHAT_MAX = 1.01
@@ -85,7 +85,7 @@ def _finite(obj):
     return obj
 
 
-def _flat(ds, name):
+def flat_elements(ds, name):
     """(label, 1-D draws per chain) for every element of a scalar or vector parameter."""
     var = ds[name]
     extra = [d for d in var.dims if d not in ("chain", "draw")]
@@ -110,12 +110,12 @@ def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
     for name in ds.data_vars:
         native = posterior.native_names.get(name, name)
         diag = {
-            "ess_bulk": list(_flat_values(ess_bulk, name)),
-            "ess_tail": list(_flat_values(ess_tail, name)),
-            "r_hat": list(_flat_values(r_hat, name)),
-            "mcse_mean": list(_flat_values(mcse_mean, name)),
+            "ess_bulk": list(flat_values(ess_bulk, name)),
+            "ess_tail": list(flat_values(ess_tail, name)),
+            "r_hat": list(flat_values(r_hat, name)),
+            "mcse_mean": list(flat_values(mcse_mean, name)),
         }
-        for i, (label, draws) in enumerate(_flat(ds, name)):
+        for i, (label, draws) in enumerate(flat_elements(ds, name)):
             values = np.asarray(draws).ravel()
             q05, q95 = np.quantile(values, INTERVAL)
             params.append(
@@ -142,6 +142,7 @@ def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
     )
 
 
-def _flat_values(diag_ds, name):
+def flat_values(diag_ds, name):
+    """A diagnostic's values for every element of a parameter, in flat_elements order."""
     var = diag_ds[name]
     return np.asarray(var.values, dtype=float).ravel() if var.ndim else [float(var.values)]

@@ -7,19 +7,25 @@ with a one-line error instead of after minutes of sampling.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from glmcheck.cases import Case, get_case
+from glmcheck.checks import (
+    ALPHA, CHECKS, CheckResult, check_agreement, check_convergence, check_coverage, check_exact,
+    check_recovery,
+)
 from glmcheck.errors import UsageError
-from glmcheck.fitters import FitSettings, get_fitter, require
+from glmcheck.fitters import FitSettings, Fitter, get_fitter, require
 from glmcheck.frontends import FRONTENDS, ModelSpec, build
 from glmcheck.posterior import Posterior
 from glmcheck.results import FitResult, summarize
 
-__all__ = ["FitRequest", "FitOutcome", "run_fits"]
+__all__ = ["FitRequest", "FitOutcome", "CheckRequest", "run_fits", "run_checks"]
 
 
 @dataclass(kw_only=True)
@@ -56,6 +62,7 @@ class FitOutcome:
     data: pd.DataFrame
     truth: dict | None
     spec: ModelSpec
+    fitter: Fitter
     posterior: Posterior
     result: FitResult
 
@@ -84,6 +91,79 @@ def run_fits(request: FitRequest, progress: ProgressHook | None = None) -> Itera
                 posterior = fitter.fit(seed=request.seed)
                 result = summarize(posterior, {**request.settings.to_dict()})
                 yield FitOutcome(
-                    case=case, data=data, truth=truth, spec=spec, posterior=posterior,
-                    result=result,
+                    case=case, data=data, truth=truth, spec=spec, fitter=fitter,
+                    posterior=posterior, result=result,
                 )
+
+
+@dataclass(kw_only=True)
+class CheckRequest(FitRequest):
+    checks: Sequence[str] = CHECKS
+    #: data sets simulated at the true parameters for the coverage check
+    coverage_sets: int = 20
+    #: family false-alarm rate of each check
+    alpha: float = ALPHA
+
+    def resolve(self):
+        unknown = [c for c in self.checks if c not in CHECKS]
+        if unknown:
+            raise UsageError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
+        if self.coverage_sets < 0:
+            raise UsageError(f"expected coverage data sets >= 0 but got {self.coverage_sets}")
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"expected 0 < alpha < 1 but got alpha={self.alpha}")
+        return super().resolve()
+
+
+def run_checks(
+    request: CheckRequest, progress: ProgressHook | None = None
+) -> Iterator[FitOutcome | CheckResult]:
+    """Fit as :func:`run_fits` does and check every fit; yields fits and check results.
+
+    Per fit: convergence, exact (where the case has an exact reference), recovery and
+    coverage (where the true parameters are known). Per case, once all its fits are done:
+    agreement between frontends (same sampler) and between samplers (same frontend).
+    """
+    request.resolve()
+    say = progress or (lambda label, stage: None)
+    wanted = set(request.checks)
+    alpha = request.alpha
+    current: list[FitOutcome] = []
+    exact = None
+    for outcome in run_fits(request, progress):
+        case, post = outcome.case, outcome.posterior
+        if current and current[0].case is not case:
+            yield from _agreement(current, wanted, alpha)
+            current = []
+        if not current and "exact" in wanted:
+            exact = case.exact_posterior(outcome.data)
+        current.append(outcome)
+        yield outcome
+        if "convergence" in wanted:
+            yield check_convergence(post)
+        if exact is not None:
+            yield check_exact(post, exact, alpha=alpha)
+        if outcome.truth is None:
+            continue
+        if "recovery" in wanted:
+            yield check_recovery(post, outcome.truth, case.prior_variance(), alpha=alpha)
+        if "coverage" in wanted and request.coverage_sets:
+            say(outcome.result.label, f"coverage over {request.coverage_sets} data sets")
+            rng = np.random.default_rng(request.seed)
+            design = outcome.data[list(case.predictors)]
+            fits = [
+                outcome.fitter.fit(case.simulate(outcome.truth, design, rng), seed=request.seed + 1 + k)
+                for k in range(request.coverage_sets)
+            ]
+            yield check_coverage(fits, outcome.truth, alpha=alpha)
+    yield from _agreement(current, wanted, alpha)
+
+
+def _agreement(outcomes: list[FitOutcome], wanted, alpha) -> Iterator[CheckResult]:
+    """Agreement between frontends (same sampler) and samplers (same frontend) of one case."""
+    if "agreement" not in wanted:
+        return
+    posts = {(o.posterior.frontend, o.posterior.sampler): o.posterior for o in outcomes}
+    for (fa, sa), (fb, sb) in itertools.combinations(posts, 2):
+        if fa == fb or sa == sb:
+            yield check_agreement(posts[fa, sa], posts[fb, sb], alpha=alpha)

@@ -15,7 +15,7 @@ from glmcheck.errors import MissingDependency
 from glmcheck.fitters import require
 
 USERLAND = Path(__file__).parent / "userland"
-QUICK = ["--draws", "300", "--tune", "300"]
+QUICK = ["--chains", "4", "--draws", "500", "--tune", "500", "--coverage-sets", "0"]
 
 
 @pytest.fixture
@@ -57,6 +57,8 @@ def _run_bad(capsys, args):
         (["run", "--chains", "two"], "invalid int value"),
         (["run", "--data", "/no/such/file.csv"], "does not exist"),
         (["frobnicate"], "invalid choice"),
+        (["check", "--check", "vibes"], "unknown check 'vibes'"),
+        (["check", "--alpha", "2"], "expected 0 < alpha < 1"),
     ],
 )
 def test_bad_names_and_options(capsys, tmp_path, args, message):
@@ -139,7 +141,7 @@ def test_run_writes_results_and_figures_and_keeps_old_runs(capsys, tmp_path):
     assert [(f["frontend"], f["sampler"]) for f in first["fits"]] == [("pymc", "nutpie"), ("bambi", "nutpie")]
     assert len(second["fits"]) == 1
     fit = first["fits"][1]
-    assert fit["settings"] == {"chains": 2, "tune": 300, "draws": 300}
+    assert fit["settings"] == {"chains": 4, "tune": 500, "draws": 500}
     assert fit["versions"]["pymc"] and fit["versions"]["nutpie"]
     names = {p["name"]: p for p in fit["params"]}
     assert names["slope"]["native"] == "x"
@@ -150,6 +152,19 @@ def test_run_writes_results_and_figures_and_keeps_old_runs(capsys, tmp_path):
         "trace-bambi-nutpie.png", "trace-pymc-nutpie.png",
     ]
     assert not (out / "run-002" / "linear").exists()
+    assert {c["check"] for c in first["checks"]} == {"convergence", "exact", "recovery", "agreement"}
+    assert all(c["passed"] for c in first["checks"])
+
+
+@pytest.mark.slow
+def test_check_exits_1_when_a_check_fails(capsys, tmp_path):
+    """Too few draws for the ESS gate: the check fails, the exit code says so, JSON has it."""
+    code = main(["check", "--case", "linear", "--frontend", "pymc", "--check", "convergence",
+                 "--chains", "1", "--draws", "100", "--tune", "200", "--out", str(tmp_path)])
+    assert code == 1
+    result = json.loads((tmp_path / "run-001" / "results.json").read_text())
+    assert [c["passed"] for c in result["checks"]] == [False]
+    assert "FAIL" in capsys.readouterr().out
 
 
 @pytest.mark.slow

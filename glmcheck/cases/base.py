@@ -114,7 +114,21 @@ class Case:
         renamed = posterior.rename({k: v for k, v in to_canonical.items() if k in posterior})
         return renamed[list(self.params)]
 
+    def exact_posterior(self, data: pd.DataFrame):
+        """The exact reference posterior (:class:`glmcheck.stats.ExactPosterior`) of ``data``,
+        or None where mathematics gives none (the default)."""
+        return None
+
     # -- derived, shared by all cases ------------------------------------------------------
+    def prior_variance(self, n: int = 4000, seed: int = 0) -> dict[str, np.ndarray]:
+        """Prior variance of every parameter (elementwise), from the case's own simulator."""
+        rng = np.random.default_rng(seed)
+        draws = [self.draw_params(rng) for _ in range(n)]
+        return {
+            p: np.var(np.stack([np.asarray(d[p], dtype=float) for d in draws]), axis=0)
+            for p in self.params
+        }
+
     def bambi_name(self, param: str) -> str:
         return self.bambi_names.get(param, param)
 

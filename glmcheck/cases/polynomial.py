@@ -57,6 +57,19 @@ class Polynomial(Case):
             pm.Normal("y", mu=mu, sigma=sigma, observed=data["y"].to_numpy())
         return model
 
+    def exact_posterior(self, data: pd.DataFrame):
+        """Exact by the conditionally conjugate grid (Normal coefficients, 1-D sigma prior)."""
+        from glmcheck.stats import gaussian_linear_posterior
+
+        x = data["x"].to_numpy(dtype=float)
+        return gaussian_linear_posterior(
+            np.column_stack([np.ones(len(x)), x, x**2]),
+            data["y"].to_numpy(dtype=float),
+            coef_names=("Intercept", "slope", "curvature"),
+            prior_sd=self.coef_sd,
+            sigma_logpdf=stats.halfcauchy(scale=self.sigma_scale).logpdf,
+        )
+
     def bambi_priors(self) -> dict:
         import bambi as bmb
 

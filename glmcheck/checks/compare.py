@@ -1,0 +1,101 @@
+"""Is it the same posterior? MCSE z-scores on mean, sd and 5/50/95 % quantiles.
+
+Against an exact reference: z = (f - f_exact) / MCSE. Between two posteriors:
+z = (f_a - f_b) / sqrt(MCSE_a² + MCSE_b²). With K statistics, every |z| must stay below the
+Bonferroni threshold for a family false-alarm rate ``alpha`` (METHODS.md §2).
+"""
+
+from __future__ import annotations
+
+import math
+
+from glmcheck.checks._estimates import STATISTICS, estimates
+from glmcheck.checks.result import CheckResult
+from glmcheck.errors import UsageError
+from glmcheck.posterior import Posterior
+from glmcheck.stats.exact import ExactPosterior
+from glmcheck.stats.multiplicity import bonferroni_z
+
+#: Family false-alarm rate of one check (all its statistics together). With about 100 checks
+#: in the default suite this keeps a spurious suite failure below 1 run in 100.
+ALPHA = 1e-4
+
+
+def _zrows(pairs: dict, alpha: float) -> tuple[list[dict], float]:
+    crit = bonferroni_z(alpha, len(pairs))
+    rows = []
+    for (label, stat), (value, reference, error) in pairs.items():
+        z = (value - reference) / error if error > 0 else math.inf * (value != reference)
+        rows.append({
+            "param": label, "statistic": stat, "value": value, "reference": reference,
+            "mcse": error, "z": z, "passed": bool(abs(z) < crit),
+        })
+    return rows, crit
+
+
+def _verdict(check, rows, crit, alpha, **meta) -> CheckResult:
+    worst = max(rows, key=lambda r: abs(r["z"]))
+    failing = [r for r in rows if not r["passed"]]
+    if failing:
+        message = (
+            f"{len(failing)} of {len(rows)} statistics differ; worst {worst['param']} "
+            f"{worst['statistic']}: {worst['value']:.4g} vs {worst['reference']:.4g} "
+            f"(z = {worst['z']:.1f})"
+        )
+    else:
+        message = f"all {len(rows)} statistics agree (max |z| {abs(worst['z']):.2f} < {crit:.2f})"
+    return CheckResult(
+        check=check, passed=not failing, message=message, rows=rows,
+        threshold={
+            "rule": f"|z| < {crit:.2f}: Bonferroni over K={len(rows)} statistics at family "
+                    f"false-alarm rate alpha={alpha:g}",
+            "z": crit, "alpha": alpha, "k": len(rows),
+        },
+        **meta,
+    )
+
+
+def check_exact(posterior: Posterior, reference: ExactPosterior, *, alpha: float = ALPHA) -> CheckResult:
+    """Compare a posterior with the exact reference posterior of its case and data."""
+    est = estimates(posterior)
+    labels = {label for label, _ in est}
+    missing = [n for n in reference.names if n not in labels]
+    if missing:
+        raise UsageError(
+            f"posterior of {posterior.label()} has no variable {missing} needed by the exact reference"
+        )
+    pairs = {}
+    for name in reference.names:
+        for stat, prob in STATISTICS.items():
+            exact = {"mean": reference.mean[name], "sd": reference.sd[name]}.get(stat)
+            if exact is None:
+                exact = float(reference.quantile(name, prob))
+            value, error = est[(name, stat)]
+            pairs[(name, stat)] = (value, exact, error)
+    rows, crit = _zrows(pairs, alpha)
+    return _verdict(
+        "exact", rows, crit, alpha, case=posterior.case, frontends=[posterior.frontend],
+        samplers=[posterior.sampler],
+    )
+
+
+def check_agreement(a: Posterior, b: Posterior, *, alpha: float = ALPHA) -> CheckResult:
+    """Do two posteriors of the same case (other frontend or sampler) agree?"""
+    if a.case != b.case:
+        raise UsageError(f"cannot compare posteriors of different cases {a.case!r} and {b.case!r}")
+    ea, eb = estimates(a), estimates(b)
+    if set(ea) != set(eb):
+        only_a = sorted({k for k, _ in ea} - {k for k, _ in eb})
+        only_b = sorted({k for k, _ in eb} - {k for k, _ in ea})
+        raise UsageError(
+            f"parameter maps do not match: only in {a.label()}: {only_a}; only in {b.label()}: {only_b}"
+        )
+    pairs = {
+        key: (ea[key][0], eb[key][0], math.hypot(ea[key][1], eb[key][1])) for key in ea
+    }
+    rows, crit = _zrows(pairs, alpha)
+    return _verdict(
+        "agreement", rows, crit, alpha, case=a.case,
+        frontends=list(dict.fromkeys([a.frontend, b.frontend])),
+        samplers=list(dict.fromkeys([a.sampler, b.sampler])),
+    )

@@ -1,0 +1,73 @@
+"""The result of a check: plain data, JSON-able, printable. A failed check is a result."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from glmcheck import compat
+
+__all__ = ["CheckResult"]
+
+
+@dataclass(kw_only=True)
+class CheckResult:
+    """What was checked, with which numbers and threshold, and the verdict."""
+
+    #: check kind: convergence, exact, agreement, recovery, coverage
+    check: str
+    case: str
+    frontends: list[str]
+    samplers: list[str]
+    passed: bool
+    #: one line saying what happened
+    message: str
+    #: the threshold and where it comes from
+    threshold: dict
+    #: per parameter (and statistic) numbers; each row has a ``passed`` flag
+    rows: list[dict] = field(default_factory=list)
+    #: any extra numbers (e.g. coverage counts)
+    details: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=compat.versions)
+
+    @property
+    def subject(self) -> str:
+        return " · ".join(
+            [self.case, " vs ".join(self.frontends), " vs ".join(self.samplers)]
+        )
+
+    @property
+    def worst(self) -> list[dict]:
+        """The failing rows (all rows if none fail, for display)."""
+        bad = [r for r in self.rows if not r.get("passed", True)]
+        return bad or self.rows
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["subject"] = self.subject
+        return _finite(out)
+
+    def __str__(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        lines = [f"{verdict} {self.check}: {self.subject} — {self.message}"]
+        lines.append(f"  threshold: {self.threshold.get('rule', self.threshold)}")
+        for row in self.rows if not self.passed else []:
+            if not row.get("passed", True):
+                lines.append("  " + ", ".join(f"{k}={_short(v)}" for k, v in row.items()))
+        return "\n".join(lines)
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
+
+
+def _finite(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
