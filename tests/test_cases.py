@@ -66,3 +66,24 @@ def test_bad_data_is_a_usage_error(mutate, message):
     case = get_case("linear")
     with pytest.raises(UsageError, match=message):
         case.validate_data(mutate(case.reference_data()))
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_loglik_matches_scipy(name):
+    """The numpy log-likelihood (an SBC test quantity) equals scipy's densities."""
+    from scipy import stats
+
+    case = get_case(name)
+    rng = np.random.default_rng(3)
+    params = case.draw_params(rng)
+    data = case.simulate_data(params, rng)
+    y, mu = data[case.response].to_numpy(), case.expected(params, data)
+    expected = {
+        "gaussian": lambda: stats.norm.logpdf(y, mu, params.get("sigma")).sum(),
+        "bernoulli": lambda: stats.bernoulli.logpmf(y, mu).sum(),
+        "poisson": lambda: stats.poisson.logpmf(y, mu).sum(),
+        "negativebinomial": lambda: stats.nbinom.logpmf(
+            y, params.get("alpha"), params.get("alpha") / (params.get("alpha") + mu)
+        ).sum(),
+    }[case.family]()
+    assert case.loglik(params, data) == pytest.approx(expected, rel=1e-10)

@@ -120,6 +120,31 @@ class Case:
         return None
 
     # -- derived, shared by all cases ------------------------------------------------------
+    def loglik(self, params: Params, data: pd.DataFrame) -> float:
+        """log p(y | params) in plain numpy (an SBC test quantity, evaluated per draw).
+
+        Built from :meth:`expected` and the family: Gaussian cases need ``sigma``, negative
+        binomial cases ``alpha`` (NB2: variance mu + mu²/alpha); override for anything else.
+        """
+        from scipy.special import gammaln
+
+        y = data[self.response].to_numpy(dtype=float)
+        mu = np.asarray(self.expected(params, data), dtype=float)
+        if self.family == "gaussian":
+            sigma = params["sigma"]
+            return float(-0.5 * np.sum(((y - mu) / sigma) ** 2) - len(y) * np.log(sigma * np.sqrt(2 * np.pi)))
+        if self.family == "bernoulli":
+            return float(np.sum(np.where(y == 1, np.log(mu), np.log1p(-mu))))
+        if self.family == "poisson":
+            return float(np.sum(y * np.log(mu) - mu - gammaln(y + 1)))
+        if self.family == "negativebinomial":
+            a = params["alpha"]
+            return float(np.sum(
+                gammaln(y + a) - gammaln(a) - gammaln(y + 1)
+                + a * np.log(a / (a + mu)) + y * np.log(mu / (a + mu))
+            ))
+        raise NotImplementedError(f"case {self.name!r}: loglik for family {self.family!r}")
+
     def prior_variance(self, n: int = 4000, seed: int = 0) -> dict[str, np.ndarray]:
         """Prior variance of every parameter (elementwise), from the case's own simulator."""
         rng = np.random.default_rng(seed)

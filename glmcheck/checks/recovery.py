@@ -23,7 +23,7 @@ from glmcheck.results import flat_elements
 from glmcheck.stats.multiplicity import beta_interval, bonferroni_z
 
 
-def _truth_elements(truth: dict, posterior: Posterior) -> dict[str, float]:
+def truth_elements(truth: dict, posterior: Posterior) -> dict[str, float]:
     out = {}
     for name in posterior.draws.data_vars:
         if name not in truth:
@@ -47,8 +47,8 @@ def check_recovery(
     ``prior_var`` maps parameter names to prior variances (arrays for vector parameters).
     """
     require_finite(posterior)
-    true = _truth_elements(truth, posterior)
-    prior_var = _truth_elements(prior_var, posterior) if prior_var else {}
+    true = truth_elements(truth, posterior)
+    prior_var = truth_elements(prior_var, posterior) if prior_var else {}
     crit = bonferroni_z(alpha, len(true))
     rows = []
     for name in posterior.draws.data_vars:
@@ -83,7 +83,7 @@ def check_coverage(
     if not posteriors:
         raise UsageError("coverage needs at least one posterior")
     first = posteriors[0]
-    true = _truth_elements(truth, first)
+    true = truth_elements(truth, first)
     lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     hits = dict.fromkeys(true, 0)
     for post in posteriors:
