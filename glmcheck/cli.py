@@ -7,6 +7,7 @@ traceback); 3 a fit or an internal step failed.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,6 +103,38 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
                        help="output folder for results.json (a new run-NNN inside)")
     check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    sbc = sub.add_parser(
+        "sbc",
+        help="simulation-based calibration of one case × frontend × sampler",
+        description="Prior (or posterior) SBC with the case's own simulator. Every finished "
+        "simulation is stored in --store as it finishes: rerun the same command to resume.",
+    )
+    g = sbc.add_argument_group("what to calibrate")
+    g.add_argument("--case", "-c", default="linear", help="case name or module:attribute (linear)")
+    g.add_argument("--frontend", "-f", default="pymc", help="pymc or bambi (pymc)")
+    g.add_argument("--sampler", "-s", default="nutpie", help="sampler name or module:Class (nutpie)")
+    g.add_argument("--posterior", action="store_true",
+                   help="posterior SBC: θ* from the exact posterior of the reference data")
+    g = sbc.add_argument_group("simulations")
+    g.add_argument("--simulations", "-n", type=int, default=200, help="simulations (200)")
+    g.add_argument("--draws", type=int, default=1000, help="draws per chain (1000)")
+    g.add_argument("--tune", type=int, default=1000, help="warm-up per chain (1000)")
+    g.add_argument("--chains", type=int, default=2, help="chains (2)")
+    g.add_argument("--thin", type=int, default=10, help="keep every k-th draw for ranking (10)")
+    g.add_argument("--seed", type=int, default=8927, help="run seed (8927)")
+    g.add_argument("--alpha", type=float, default=None,
+                   help="family false-alarm rate, Holm over quantities (0.01)")
+    g = sbc.add_argument_group("where it runs")
+    g.add_argument("--workers", "-j", type=int, default=os.cpu_count() or 1,
+                   help="local worker processes, each compiles once (default: CPU count)")
+    g.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: tcp://host:port, or 'local' for a local cluster")
+    g.add_argument("--store", type=Path,
+                   help="run store (default glmcheck-sbc/<case>-<frontend>-<sampler>-<mode>-s<seed>)")
+    sbc.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
+                     help="folder for results.json and figures (a new run-NNN inside)")
+    sbc.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     sub.add_parser("cases", help="list the built-in cases")
     sub.add_parser("samplers", help="list the built-in samplers and whether they are installed")
@@ -292,9 +325,71 @@ def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> None:
     )
 
 
+def _cmd_sbc(args) -> int:
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from glmcheck import plots
+    from glmcheck.compat import versions
+    from glmcheck.report import check_table, stderr_console, stdout_console, write_json
+    from glmcheck.sbc import SBC_ALPHA, SBCConfig, analyse, run_sbc
+
+    alpha = SBC_ALPHA if args.alpha is None else args.alpha
+    if not 0 < alpha < 1:
+        raise UsageError(f"expected 0 < alpha < 1 but got alpha={alpha}")
+    config = SBCConfig(
+        case=args.case, frontend=args.frontend, sampler=args.sampler, chains=args.chains,
+        tune=args.tune, draws=args.draws, thin=args.thin, seed=args.seed,
+        mode="posterior" if args.posterior else "prior",
+    )
+    safe_case = args.case.replace(":", "_").replace("/", "_")
+    store = args.store or Path("glmcheck-sbc") / (
+        f"{safe_case}-{args.frontend}-{args.sampler.replace(':', '_')}-{config.mode}-s{args.seed}"
+    )
+    columns = (
+        TextColumn("SBC {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+    )
+    err = stderr_console()
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        run = run_sbc(
+            config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
+            progress=report,
+        )
+    result, bands = analyse(run, alpha=alpha)
+    run_dir = new_run_dir(args.out)
+    payload = {
+        "glmcheck": __version__, "command": "sbc", "versions": versions(),
+        "request": {**config.to_dict(), "simulations": args.simulations, "store": str(store),
+                    "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha},
+        "computed": run.computed, "seconds": run.seconds,
+        "checks": [result.to_dict()],
+    }
+    write_json(run_dir / "results.json", payload)
+    if bands:
+        plots.sbc_figure(bands, f"SBC: {result.subject} ({len(run.records)} simulations)",
+                         run_dir / "sbc.png")
+    out = stdout_console()
+    out.print(check_table([result]))
+    out.print(f"{run.computed} simulations computed, {len(run.records) - run.computed} reused "
+              f"from {store} ({run.seconds:.1f} s)")
+    out.print(f"results: {run_dir / 'results.json'}")
+    if bands:
+        out.print(f"figure: {run_dir / 'sbc.png'}")
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
 _COMMANDS = {
     "run": _cmd_run,
     "check": _cmd_check,
+    "sbc": _cmd_sbc,
     "cases": _cmd_cases,
     "samplers": _cmd_samplers,
     "versions": _cmd_versions,

@@ -82,3 +82,35 @@ def lines_figure(
         handle.set_alpha(1)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
+
+
+def sbc_figure(bands: dict, title: str, path: Path, bins: int = 20) -> None:
+    """Per quantity: the ECDF difference with its simultaneous band, and the rank histogram."""
+    from scipy import stats
+
+    plt = _pyplot()
+    n_rows = len(bands)
+    fig, axes = plt.subplots(n_rows, 2, figsize=(10, 2.4 * n_rows), squeeze=False)
+    for (name, (band, ranks, L)), (ax_ecdf, ax_hist) in zip(bands.items(), axes):
+        z = band.eval_points
+        ax_ecdf.fill_between(z, band.lower - z, band.upper - z, color="C0", alpha=0.2,
+                             step="mid", label=f"{1 - band.alpha:.0%} simultaneous band")
+        ax_ecdf.step(z, band.ecdf - z, where="mid", color="C0" if band.passed else "C3")
+        ax_ecdf.axhline(0, color="k", lw=0.5)
+        ax_ecdf.set_ylabel(name)
+        ax_ecdf.set_title(f"ECDF − uniform (p = {band.p_value:.3g})", fontsize=9)
+        edges = np.linspace(0, L + 1, bins + 1)
+        ax_hist.hist(ranks, bins=edges, color="C0", alpha=0.7)
+        expected = len(ranks) / bins
+        lo, hi = stats.binom.interval(0.99, len(ranks), 1 / bins)
+        ax_hist.axhspan(lo, hi, color="k", alpha=0.1, label="99 % per-bin range")
+        ax_hist.axhline(expected, color="k", lw=0.8)
+        ax_hist.set_title(f"ranks among L = {L} draws", fontsize=9)
+    axes[0][0].legend(loc="upper right", fontsize=8)
+    axes[0][1].legend(loc="upper right", fontsize=8)
+    axes[-1][0].set_xlabel("fractional rank")
+    axes[-1][1].set_xlabel("rank")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
