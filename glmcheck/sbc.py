@@ -367,7 +367,12 @@ def run_sbc(
     from glmcheck.fitters import get_fitter, require
     from glmcheck.frontends import FRONTENDS
 
-    get_case(config.case)
+    case = get_case(config.case)
+    if config.mode == "posterior" and case.exact_posterior(case.reference_data()) is None:
+        raise UsageError(
+            f"posterior SBC draws θ* from an exact reference posterior, and case "
+            f"{case.name!r} has none; use prior SBC"
+        )
     if config.frontend not in FRONTENDS:
         raise UsageError(f"unknown frontend {config.frontend!r}; choose from {', '.join(FRONTENDS)}")
     cls = get_fitter(config.sampler)

@@ -52,8 +52,14 @@ class PymcFitter(Fitter):
         values = {
             name: np.stack([c[0][i] for c in chains]) for i, name in enumerate(self._names)
         }
+        model = self.spec.model
+        dims = {name: _dims(model, name, v.shape[2:]) for name, v in values.items()}
+        coords = {
+            d: list(model.coords[d]) for ds in dims.values() for d in ds
+            if model.coords.get(d) is not None
+        }
         posterior = xr.Dataset(
-            {name: (("chain", "draw", *_dims(name, v.shape[2:])), v) for name, v in values.items()}
+            {name: (("chain", "draw", *dims[name]), v) for name, v in values.items()}, coords=coords
         )
         stats = xr.Dataset(
             {k: (("chain", "draw"), np.stack([c[1][k] for c in chains])) for k in chains[0][1]}
@@ -109,5 +115,9 @@ class PymcFitter(Fitter):
         )
 
 
-def _dims(name: str, shape: tuple[int, ...]) -> list[str]:
+def _dims(model, name: str, shape: tuple[int, ...]) -> list[str]:
+    """The model's own dims of ``name`` (as pm.sample and nutpie name them), else generic ones."""
+    dims = model.named_vars_to_dims.get(name)
+    if dims and len(dims) == len(shape) and all(d is not None for d in dims):
+        return list(dims)
     return [f"{name}_dim_{i}" for i in range(len(shape))]
