@@ -40,6 +40,7 @@ from glmcheck.posterior import Posterior, Timing
 from glmcheck.stats.multiplicity import beta_interval, bonferroni_z, two_sided_p
 
 from conftest import require_modules
+from userland.planted import WideNoise
 
 CASE = Linear()
 TRUTH = dict(CASE.true_params)
@@ -52,21 +53,11 @@ PROPERTY = settings(max_examples=50, deadline=None, derandomize=True, database=N
 # ---------------------------------------------------------------- planted errors
 
 
-class WrongNoise(Linear):
+class WrongNoise(WideNoise):
     """The linear case with a bug in its PyMC model: the likelihood's noise sd is 10 % too big."""
 
     name = "linear_wrong_noise"
-
-    def pymc_model(self, data):
-        import pymc as pm
-
-        with pm.Model() as model:
-            x = pm.Data("x", data["x"].to_numpy())
-            sigma = pm.HalfCauchy("sigma", beta=self.sigma_scale)
-            intercept = pm.Normal("Intercept", 0, sigma=self.coef_sd)
-            slope = pm.Normal("slope", 0, sigma=self.coef_sd)
-            pm.Normal("y", mu=intercept + slope * x, sigma=sigma * 1.1, observed=data["y"].to_numpy())
-        return model
+    scale_error = 1.1
 
 
 class WrongBambiPrior(Linear):
