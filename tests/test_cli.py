@@ -172,13 +172,13 @@ def test_user_case_and_user_sampler_from_the_command_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(USERLAND)}
     done = subprocess.run(
         [sys.executable, "-m", "glmcheck", "run", "--case", "through_origin:CASE",
-         "--sampler", "lowrank_sampler:LowRankNutpie", "--out", str(tmp_path), *QUICK],
+         "--sampler", "careful_sampler:CarefulNutpie", "--out", str(tmp_path), *QUICK],
         capture_output=True, text=True, env=env,
     )
     assert done.returncode == EXIT_OK, done.stderr
     result = json.loads((tmp_path / "run-001" / "results.json").read_text())
     assert {(f["case"], f["sampler"]) for f in result["fits"]} == {
-        ("through_origin", "nutpie-lowrank")
+        ("through_origin", "nutpie-careful")
     }
     for fit in result["fits"]:
         slope = next(p for p in fit["params"] if p["name"] == "slope")
