@@ -25,22 +25,31 @@ def _pyplot():
     return plt
 
 
-def _scatter(ax, case: Case, data: pd.DataFrame) -> np.ndarray:
+def _scatter(ax, case: Case, data: pd.DataFrame) -> None:
     x = data[case.plot_x].to_numpy()
     ax.plot(x, data[case.response].to_numpy(), "x", color="C0", alpha=0.6, label="data")
     ax.set_xlabel(case.plot_x)
     ax.set_ylabel(case.response)
-    return np.argsort(x, kind="stable")
+
+
+def _grid(case: Case, data: pd.DataFrame, points: int = 200) -> np.ndarray:
+    x = data[case.plot_x].to_numpy(dtype=float)
+    return np.linspace(x.min(), x.max(), points)
+
+
+def _note(case: Case) -> str:
+    return f" ({case.curve_note})" if case.curve_note else ""
 
 
 def data_figure(case: Case, data: pd.DataFrame, truth: dict | None, path: Path) -> None:
     """Scatter of the data with the true regression curve (when the truth is known)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 7))
-    order = _scatter(ax, case, data)
+    _scatter(ax, case, data)
     if truth is not None:
-        x = data[case.plot_x].to_numpy()[order]
-        ax.plot(x, case.expected(truth, data)[order], color="C1", lw=2, label="true regression line")
+        grid = _grid(case, data)
+        ax.plot(grid, case.curve(truth, grid, data), color="C1", lw=2,
+                label="true regression line" + _note(case))
     ax.set_title(f"{case.name}: generated data and true regression line")
     ax.legend(loc="best")
     fig.savefig(path, dpi=100, bbox_inches="tight")
@@ -66,17 +75,17 @@ def lines_figure(
     rng = np.random.default_rng(seed)
     picks = rng.choice(flat.sizes["sample"], size=min(n_lines, flat.sizes["sample"]), replace=False)
     fig, ax = plt.subplots(figsize=(7, 7))
-    order = _scatter(ax, case, data)
-    x = data[case.plot_x].to_numpy()[order]
+    _scatter(ax, case, data)
+    grid = _grid(case, data)
     for k, i in enumerate(picks):
         params = {name: np.asarray(var.isel(sample=i).values) for name, var in flat.data_vars.items()}
         params = {k_: (v.item() if v.ndim == 0 else v) for k_, v in params.items()}
         ax.plot(
-            x, case.expected(params, data)[order], color="C2", alpha=0.1, lw=1,
-            label="posterior draws of E[y | x]" if k == 0 else None,
+            grid, case.curve(params, grid, data), color="C2", alpha=0.1, lw=1,
+            label=f"posterior draws of E[{case.response} | {case.plot_x}]{_note(case)}" if k == 0 else None,
         )
     if truth is not None:
-        ax.plot(x, case.expected(truth, data)[order], color="C1", lw=2, label="true regression line")
+        ax.plot(grid, case.curve(truth, grid, data), color="C1", lw=2, label="true regression line")
     ax.set_title(f"posterior regression lines: {posterior.label()}")
     for handle in ax.legend(loc="best").legend_handles:
         handle.set_alpha(1)

@@ -67,6 +67,8 @@ class Case:
     true_params: ClassVar[Mapping[str, Any]]
     #: Predictor drawn on the x-axis of figures.
     plot_x: ClassVar[str] = "x"
+    #: What :meth:`curve` holds fixed, for figure legends ("" when nothing is).
+    curve_note: ClassVar[str] = ""
 
     # -- the independent simulator ---------------------------------------------------------
     def design(self) -> pd.DataFrame:
@@ -120,6 +122,18 @@ class Case:
         return None
 
     # -- derived, shared by all cases ------------------------------------------------------
+    def curve(self, params: Params, grid: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        """E[y] along ``grid`` values of :attr:`plot_x`, the other predictors at their means.
+
+        This is the regression curve of the figures; override it where a mean makes no sense
+        (a grouping column).
+        """
+        design = pd.DataFrame(
+            {c: np.full(len(grid), data[c].mean()) for c in self.predictors if c != self.plot_x}
+        )
+        design[self.plot_x] = grid
+        return np.asarray(self.expected(params, design[list(self.predictors)]))
+
     def loglik(self, params: Params, data: pd.DataFrame) -> float:
         """log p(y | params) in plain numpy (an SBC test quantity, evaluated per draw).
 

@@ -27,6 +27,7 @@ class Logistic(Case):
     reference_seed = 4101
     true_params = {"Intercept": -0.4, "slope_x1": 1.2, "slope_x2": -0.8}
     plot_x = "x1"
+    curve_note = "other predictors at their means"
     size = 250
     design_seed = 4103
     intercept_sd = 1.5

@@ -47,6 +47,7 @@ class Shrinkage(Case):
         "sigma": 1.0,
     }
     plot_x = "x1"
+    curve_note = "other predictors at their means"
     #: dim of ``beta`` in the canonical posterior
     dim = "predictor"
     size = 200

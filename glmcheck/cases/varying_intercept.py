@@ -53,6 +53,7 @@ class VaryingIntercept(Case):
         "sigma": 1.5,
     }
     plot_x = "x"
+    curve_note = "population line, group effect 0"
     group = "group"
     #: dim of ``group_offset`` in the canonical posterior
     dim = "group"
@@ -94,6 +95,10 @@ class VaryingIntercept(Case):
             )
         group_effect = params["group_sd"] * offset
         return params["Intercept"] + params["slope"] * design["x"].to_numpy(float) + group_effect[codes]
+
+    def curve(self, params: Params, grid: np.ndarray, data: pd.DataFrame) -> np.ndarray:
+        """The population line (group effect zero) along ``grid``."""
+        return params["Intercept"] + params["slope"] * np.asarray(grid, dtype=float)
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         mu = self.expected(params, design)
