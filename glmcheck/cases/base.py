@@ -67,6 +67,8 @@ class Case:
     true_params: ClassVar[Mapping[str, Any]]
     #: Predictor drawn on the x-axis of figures.
     plot_x: ClassVar[str] = "x"
+    #: Extra keyword arguments of ``bambi.Model`` (e.g. ``{"noncentered": True}``).
+    bambi_options: ClassVar[Mapping[str, Any]] = {}
     #: What :meth:`curve` holds fixed, for figure legends ("" when nothing is).
     curve_note: ClassVar[str] = ""
 
@@ -108,6 +110,7 @@ class Case:
             family=self.family,
             priors=self.bambi_priors(),
             center_predictors=False,
+            **self.bambi_options,
         )
 
     def from_bambi(self, posterior: xr.Dataset) -> xr.Dataset:

@@ -54,6 +54,8 @@ class VaryingIntercept(Case):
     }
     plot_x = "x"
     curve_note = "population line, group effect 0"
+    #: Bambi's default, stated: the hand-written model is non-centered too.
+    bambi_options = {"noncentered": True}
     group = "group"
     #: dim of ``group_offset`` in the canonical posterior
     dim = "group"
@@ -132,18 +134,6 @@ class VaryingIntercept(Case):
             ),
             "sigma": bmb.Prior("HalfNormal", sigma=self.sigma_scale),
         }
-
-    def bambi_model(self, data: pd.DataFrame):
-        import bambi as bmb
-
-        return bmb.Model(
-            self.formula,
-            data,
-            family=self.family,
-            priors=self.bambi_priors(),
-            center_predictors=False,
-            noncentered=True,
-        )
 
     def from_bambi(self, posterior):
         to_canonical = {bambi: canon for canon, bambi in self.bambi_names.items()}

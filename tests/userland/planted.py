@@ -5,7 +5,6 @@
   their mean, like a sampler with a broken mass matrix or step.
 """
 
-import numpy as np
 
 from glmcheck.cases.linear import Linear
 from glmcheck.fitters.nutpie import NutpieFitter
