@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from glmcheck import compat
-from glmcheck.cases import BUILTIN, get_case
+from glmcheck.cases import BUILTIN
 from glmcheck.fitters import installed
 
 from conftest import SETTINGS, simulated_responses
