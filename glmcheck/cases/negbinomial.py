@@ -13,39 +13,28 @@ counts. ``x`` is ``linspace(0, 1, 250)`` standardized to mean 0 and sd 1.
 import numpy as np
 import pandas as pd
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Params
+from glmcheck.cases.poisson import Poisson
 
 
-class NegBinomial(Case):
+class NegBinomial(Poisson):
+    """Poisson's design, intercept and slope (and their priors), plus the dispersion alpha."""
+
     name = "negbinomial"
     title = "negative-binomial regression of overdispersed counts, log link (y ~ x)"
     family = "negativebinomial"
-    formula = "y ~ x"
-    predictors = ("x",)
     params = ("Intercept", "slope", "alpha")
-    bambi_names = {"slope": "x"}
     reference_seed = 6301
     true_params = {"Intercept": 1.5, "slope": 0.7, "alpha": 2.0}
     size = 250
-    intercept_mu = 1.0
-    intercept_sd = 1.0
-    coef_sd = 1.0
     alpha_shape = 2.0
     alpha_rate = 0.5
 
-    def design(self) -> pd.DataFrame:
-        x = np.linspace(0, 1, self.size)
-        return pd.DataFrame({"x": (x - x.mean()) / x.std()})
-
     def draw_params(self, rng: np.random.Generator) -> Params:
         return {
-            "Intercept": rng.normal(self.intercept_mu, self.intercept_sd),
-            "slope": rng.normal(0.0, self.coef_sd),
+            **super().draw_params(rng),
             "alpha": rng.gamma(self.alpha_shape, 1.0 / self.alpha_rate),
         }
-
-    def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
-        return np.exp(params["Intercept"] + params["slope"] * design["x"].to_numpy())
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         mu = self.expected(params, design)
@@ -71,8 +60,7 @@ class NegBinomial(Case):
         import bambi as bmb
 
         return {
-            "Intercept": bmb.Prior("Normal", mu=self.intercept_mu, sigma=self.intercept_sd),
-            "x": bmb.Prior("Normal", mu=0, sigma=self.coef_sd),
+            **super().bambi_priors(),
             "alpha": bmb.Prior("Gamma", alpha=self.alpha_shape, beta=self.alpha_rate),
         }
 
