@@ -129,24 +129,25 @@ def run_checks(
     wanted = set(request.checks)
     alpha = request.alpha
     current: list[FitOutcome] = []
-    exact = None
+    exact = prior_var = None
     for outcome in run_fits(request, progress):
         case, post = outcome.case, outcome.posterior
         if current and current[0].case is not case:
             yield from _agreement(current, wanted, alpha)
             current = []
-        if not current and "exact" in wanted:
-            exact = case.exact_posterior(outcome.data)
+        if not current:  # first fit of this case: its case-level references, once
+            exact = case.exact_posterior(outcome.data) if "exact" in wanted else None
+            prior_var = case.prior_variance() if outcome.truth is not None else None
         current.append(outcome)
         yield outcome
         if "convergence" in wanted:
-            yield check_convergence(post)
+            yield check_convergence(post, summary=outcome.result)
         if exact is not None:
             yield check_exact(post, exact, alpha=alpha)
         if outcome.truth is None:
             continue
         if "recovery" in wanted:
-            yield check_recovery(post, outcome.truth, case.prior_variance(), alpha=alpha)
+            yield check_recovery(post, outcome.truth, prior_var, alpha=alpha)
         if "coverage" in wanted and request.coverage_sets:
             say(outcome.result.label, f"coverage over {request.coverage_sets} data sets")
             rng = np.random.default_rng(request.seed)

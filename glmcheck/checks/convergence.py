@@ -10,7 +10,7 @@ from glmcheck import compat
 from glmcheck.checks._estimates import require_finite
 from glmcheck.checks.result import CheckResult
 from glmcheck.posterior import Posterior
-from glmcheck.results import summarize
+from glmcheck.results import FitResult, summarize
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -20,12 +20,14 @@ EBFMI_MIN = 0.3
 def check_convergence(
     posterior: Posterior,
     *,
+    summary: FitResult | None = None,
     rhat_max: float = RHAT_MAX,
     ess_min: float = ESS_MIN,
     ebfmi_min: float = EBFMI_MIN,
 ) -> CheckResult:
+    """``summary``: the posterior's :func:`~glmcheck.results.summarize`, if already computed."""
     require_finite(posterior)
-    summary = summarize(posterior)
+    summary = summary or summarize(posterior)
     rows = []
     for p in summary.params:
         ok = p.r_hat <= rhat_max and p.ess_bulk >= ess_min and p.ess_tail >= ess_min
