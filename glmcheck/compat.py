@@ -58,12 +58,6 @@ def group(result: Any, name: str) -> xr.Dataset:
     return getattr(result, name)
 
 
-def has_group(result: Any, name: str) -> bool:
-    if isinstance(result, xr.DataTree):
-        return name in result.children
-    return name in result.groups()
-
-
 def to_arviz(**groups: xr.Dataset) -> Any:
     """Bundle Dataset groups into the stack's native result type."""
     if arviz_major() >= 1:

@@ -10,7 +10,7 @@ import numpy as np
 from glmcheck import compat
 from glmcheck.posterior import Posterior
 
-__all__ = ["ParamSummary", "FitResult", "summarize", "flat_elements", "flat_values", "RHAT_MAX", "INTERVAL"]
+__all__ = ["ParamSummary", "FitResult", "summarize", "flat_elements", "flat_values", "json_safe", "RHAT_MAX", "INTERVAL"]
 
 #: Rank-normalized split R-hat above this marks a fit as not converged (Vehtari et al. 2021).
 RHAT_MAX = 1.01
@@ -66,7 +66,7 @@ class FitResult:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["converged"] = self.converged
-        return _finite(out)
+        return json_safe(out)
 
     def __str__(self) -> str:
         from glmcheck.report import fit_table_text
@@ -74,14 +74,14 @@ class FitResult:
         return fit_table_text(self)
 
 
-def _finite(obj):
-    """JSON has no NaN: write null."""
+def json_safe(obj):
+    """JSON has no NaN or infinity: NaN becomes null, ±inf the strings "inf" and "-inf"."""
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite(v) for v in obj]
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
     return obj
 
 

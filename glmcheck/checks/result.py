@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 from glmcheck import compat
+from glmcheck.results import json_safe
 
 __all__ = ["CheckResult"]
 
@@ -45,7 +45,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["subject"] = self.subject
-        return _finite(out)
+        return json_safe(out)
 
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
@@ -62,12 +62,3 @@ def _short(value):
         return f"{value:.4g}"
     return value
 
-
-def _finite(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj
