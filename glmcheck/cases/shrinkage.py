@@ -1,11 +1,19 @@
 """``shrinkage``: eight predictors, most with no effect, under a hierarchical shrinkage prior.
 
     Intercept ~ Normal(0, 2);  tau ~ HalfNormal(1);  beta[j] ~ Normal(0, tau), j = x1..x8
-    sigma ~ HalfNormal(2);  y ~ Normal(Intercept + X @ beta, sigma),  n = 200
+    sigma ~ HalfNormal(1);  y ~ Normal(Intercept + X @ beta, sigma),  n = 1000
 
 The eight slopes are ONE vector parameter ``beta`` over the dim ``predictor`` (coords
 ``x1``..``x8``) sharing ONE scale ``tau``. The design is fixed: ``X`` holds standard-normal
 draws (``numpy.random.default_rng(7403)``), each column standardized to mean 0 and sd 1.
+
+The model is written centered, and n and the noise prior are chosen so that it samples well over
+its whole prior, which SBC needs. Centered ``beta ~ Normal(0, tau)`` has a funnel where the data
+say less about each slope than ``tau`` does: nutpie diverged or reached R-hat > 1.01 on 25 of 31
+prior draws with ``tau < 0.1 sigma`` at n = 200 and ``sigma ~ HalfNormal(2)`` (a slope's standard
+error is ``sigma / sqrt(n)``), 15 % of the prior, while a non-centered form fails in the far
+larger region where the data dominate. At n = 1000 and ``sigma ~ HalfNormal(1)`` the funnel
+region (``tau < 0.045 sigma``) holds about 3 % of the prior; 4 of 200 SBC fits were unconverged.
 
 Bambi cannot put a hyperprior on a common term ("Can't set a hyperprior on common effects"), and
 ``y ~ x1 + ... + x8`` would make eight terms anyway; a group-specific construction gives one
@@ -50,11 +58,11 @@ class Shrinkage(Case):
     curve_note = "other predictors at their means"
     #: dim of ``beta`` in the canonical posterior
     dim = "predictor"
-    size = 200
+    size = 1000
     design_seed = 7403
     intercept_sd = 2.0
     tau_scale = 1.0
-    sigma_scale = 2.0
+    sigma_scale = 1.0
 
     def design(self) -> pd.DataFrame:
         x = np.random.default_rng(self.design_seed).normal(size=(self.size, len(self.predictors)))
