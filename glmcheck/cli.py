@@ -53,7 +53,7 @@ def _add_fit_options(p: argparse.ArgumentParser, *, draws: int, chains: int = 2)
     g = p.add_argument_group("what to fit")
     g.add_argument("--case", "-c", action="append", metavar="NAME",
                    help="case name or package.module:attribute (repeat or comma-separate; "
-                        "default: linear)")
+                        "default: linear for run, every built-in case for check)")
     g.add_argument("--frontend", "-f", action="append", metavar="NAME",
                    help="pymc and/or bambi (default: both)")
     g.add_argument("--sampler", "-s", action="append", metavar="NAME",
