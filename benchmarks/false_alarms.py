@@ -30,6 +30,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -180,8 +181,12 @@ def summarize(entries: list[dict], alpha: float) -> dict:
 
 
 def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, log, *,
-        settings: FitSettings = SETTINGS, sampler: str = "nutpie", checks=KINDS) -> dict:
+        settings: FitSettings = SETTINGS, explicit=frozenset(), sampler: str = "nutpie",
+        checks=KINDS) -> dict:
+    """``settings`` hold for every case except where a case's own ``fit_settings`` set a value
+    not in ``explicit`` (as in ``glmcheck check``)."""
     trials: dict[str, list[dict]] = defaultdict(list)
+    settings_by_case: dict[str, dict] = {}
     hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     timing = {}
     reached = {}
@@ -191,7 +196,10 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
         truth = dict(case.true_params)
         design = case.design()
         t0 = time.perf_counter()
-        fitters = {fe: make_fitter(sampler, build(case, fe, case.reference_data()), settings)
+        own = {k: v for k, v in case.fit_settings.items() if k not in explicit}
+        case_settings = replace(settings, **own)
+        settings_by_case[name] = case_settings.to_dict()
+        fitters = {fe: make_fitter(sampler, build(case, fe, case.reference_data()), case_settings)
                    for fe in FRONTENDS}
         has_exact = case.exact_posterior(case.reference_data()) is not None
         compile_s = time.perf_counter() - t0
@@ -233,6 +241,7 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
     report = {
         "alpha": alpha,
         "settings": settings.to_dict(),
+        "settings_by_case": settings_by_case,
         "sampler": sampler,
         "frontends": list(FRONTENDS),
         "cases": list(cases),
@@ -275,7 +284,8 @@ def _row(label: str, s: dict) -> str:
 
 def markdown(report: dict) -> str:
     lines = [
-        f"False alarms on correct models: {report['sampler']}, {report['settings']}, data sets "
+        f"False alarms on correct models: {report['sampler']}, {report['settings']} (cases' own "
+        f"fit settings: {report['settings_by_case']}), data sets "
         f"{report['data_sets']} per case (each fitted through both frontends), alpha = "
         f"{report['alpha']:g}.",
         "",
@@ -341,9 +351,10 @@ def main(argv=None) -> int:
                         help="cases (default: every built-in case)")
     parser.add_argument("--checks", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--sampler", default="nutpie")
-    parser.add_argument("--chains", type=int, default=SETTINGS.chains)
-    parser.add_argument("--tune", type=int, default=SETTINGS.tune)
-    parser.add_argument("--draws", type=int, default=SETTINGS.draws)
+    parser.add_argument("--chains", type=int, help=f"default {SETTINGS.chains}")
+    parser.add_argument("--tune", type=int, help=f"default {SETTINGS.tune}")
+    parser.add_argument("--draws", type=int, help=f"default {SETTINGS.draws}")
+    parser.add_argument("--target-accept", type=float, help=f"default {SETTINGS.target_accept}")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="start no new data set after this many seconds")
     args = parser.parse_args(argv)
@@ -353,9 +364,11 @@ def main(argv=None) -> int:
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
-    settings = FitSettings(chains=args.chains, tune=args.tune, draws=args.draws)
+    given = {k: getattr(args, k) for k in ("chains", "tune", "draws", "target_accept")
+             if getattr(args, k) is not None}
     report = run(args.cases, args.fits, args.seed, args.alpha, args.max_seconds, log,
-                 settings=settings, sampler=args.sampler, checks=tuple(args.checks))
+                 settings=replace(SETTINGS, **given), explicit=frozenset(given),
+                 sampler=args.sampler, checks=tuple(args.checks))
     print(markdown(report))
     if args.json:
         with open(args.json, "w") as fh:

@@ -61,11 +61,17 @@ def _add_fit_options(p: argparse.ArgumentParser, *, draws: int, chains: int = 2)
                         "(default: nutpie)")
     g.add_argument("--data", metavar="CSV", type=Path,
                    help="fit this data set instead of the case's reference data (one case)")
-    g = p.add_argument_group("sampling")
-    g.add_argument("--draws", type=int, default=draws, help=f"draws per chain (default {draws})")
-    g.add_argument("--tune", type=int, default=1000, help="warm-up iterations per chain (1000)")
-    g.add_argument("--chains", type=int, default=chains, help=f"chains (default {chains})")
+    g = p.add_argument_group(
+        "sampling", "a case may need more (varying_intercept: 2000 draws, target_accept 0.95); "
+        "it gets that unless these are given"
+    )
+    g.add_argument("--draws", type=int, help=f"draws per chain (default {draws})")
+    g.add_argument("--tune", type=int, help="warm-up iterations per chain (1000)")
+    g.add_argument("--chains", type=int, help=f"chains (default {chains})")
+    g.add_argument("--target-accept", type=float, metavar="P",
+                   help="NUTS step-size adaptation target (default 0.8)")
     g.add_argument("--seed", type=int, default=8927, help="random seed (default 8927)")
+    p.set_defaults(fit_defaults={"draws": draws, "tune": 1000, "chains": chains, "target_accept": 0.8})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,18 +264,22 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
     from glmcheck.report import check_table, fit_table, stdout_console, write_json
     from glmcheck.runner import CheckRequest, run_checks
 
+    given = {
+        key: getattr(args, key) for key in args.fit_defaults if getattr(args, key) is not None
+    }
     request = CheckRequest(
         cases=_names(args.case, defaults),
         frontends=_names(args.frontend, ("pymc", "bambi")),
         samplers=_names(args.sampler, ("nutpie",)),
-        settings=FitSettings(chains=args.chains, tune=args.tune, draws=args.draws),
+        settings=FitSettings(**{**args.fit_defaults, **given}),
+        explicit=frozenset(given),
         seed=args.seed,
         data=_read_data(args.data),
         checks=_names(args.check, CHECKS),
         coverage_sets=args.coverage_sets,
         alpha=args.alpha,
     )
-    request.resolve()  # bad names fail here, before a folder is made
+    cases, _ = request.resolve()  # bad names fail here, before a folder is made
     run_dir = new_run_dir(args.out)
     out = stdout_console()
     payload = {
@@ -280,6 +290,7 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
             "cases": list(request.cases), "frontends": list(request.frontends),
             "samplers": list(request.samplers), "seed": request.seed,
             **request.settings.to_dict(), "data": str(args.data) if args.data else None,
+            "settings_by_case": {c.name: request.settings_for(c).to_dict() for c in cases},
             "checks": list(request.checks), "coverage_sets": request.coverage_sets,
             "alpha": request.alpha,
         },

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -34,15 +34,31 @@ class FitRequest:
     frontends: Sequence[str] = FRONTENDS
     samplers: Sequence[str] = ("nutpie",)
     settings: FitSettings = field(default_factory=FitSettings)
+    #: settings the user chose: a case's own :attr:`~glmcheck.cases.Case.fit_settings` never
+    #: override these
+    explicit: frozenset[str] = frozenset()
     seed: int = 8927
     #: a user data set (one case only); default: each case's reference data
     data: pd.DataFrame | None = None
+
+    def settings_for(self, case: Case) -> FitSettings:
+        """The request's settings with the case's own fit settings where the user chose none."""
+        own = {k: v for k, v in case.fit_settings.items() if k not in self.explicit}
+        return replace(self.settings, **own) if own else self.settings
 
     def resolve(self) -> tuple[list[Case], list[type]]:
         """Resolve and validate every name; raise UsageError before any work is done."""
         if not self.cases or not self.frontends or not self.samplers:
             raise UsageError("a request needs at least one case, one frontend and one sampler")
         cases = [get_case(c) for c in self.cases]
+        for case in cases:
+            try:
+                self.settings_for(case)
+            except TypeError as exc:
+                raise UsageError(
+                    f"case {case.name!r}: fit_settings may set chains, tune, draws and "
+                    f"target_accept only ({exc})"
+                ) from None
         bad = [f for f in self.frontends if f not in FRONTENDS]
         if bad:
             raise UsageError(f"unknown frontend {bad[0]!r}; choose from {', '.join(FRONTENDS)}")
@@ -81,15 +97,16 @@ def run_fits(request: FitRequest, progress: ProgressHook | None = None) -> Itera
     for case in cases:
         data = request.data if request.data is not None else case.reference_data()
         truth = None if request.data is not None else dict(case.true_params)
+        settings = request.settings_for(case)
         for frontend in request.frontends:
             spec = build(case, frontend, data)
             for cls in fitters:
                 label = f"{case.name} · {frontend} · {cls.name}"
                 say(label, "compile")
-                fitter = cls(spec, request.settings)
+                fitter = cls(spec, settings)
                 say(label, "sample")
                 posterior = fitter.fit(seed=request.seed)
-                result = summarize(posterior, {**request.settings.to_dict()})
+                result = summarize(posterior, settings.to_dict())
                 yield FitOutcome(
                     case=case, data=data, truth=truth, spec=spec, fitter=fitter,
                     posterior=posterior, result=result,

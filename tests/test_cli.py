@@ -54,6 +54,7 @@ def _run_bad(capsys, args):
         (["run", "--sampler", "no_such_pkg:Fitter"], "cannot import module 'no_such_pkg'"),
         (["run", "--sampler", "glmcheck.cases:get_case"], "must be a subclass of glmcheck.fitters.Fitter"),
         (["run", "--draws", "0"], "expected draws >= 1"),
+        (["check", "--target-accept", "1.5"], "expected 0 < target_accept < 1"),
         (["run", "--chains", "two"], "invalid int value"),
         (["run", "--data", "/no/such/file.csv"], "does not exist"),
         (["frobnicate"], "invalid choice"),
@@ -141,7 +142,8 @@ def test_run_writes_results_and_figures_and_keeps_old_runs(capsys, tmp_path):
     assert [(f["frontend"], f["sampler"]) for f in first["fits"]] == [("pymc", "nutpie"), ("bambi", "nutpie")]
     assert len(second["fits"]) == 1
     fit = first["fits"][1]
-    assert fit["settings"] == {"chains": 4, "tune": 500, "draws": 500}
+    assert fit["settings"] == {"chains": 4, "tune": 500, "draws": 500, "target_accept": 0.8}
+    assert first["request"]["settings_by_case"] == {"linear": fit["settings"]}
     assert fit["versions"]["pymc"] and fit["versions"]["nutpie"]
     names = {p["name"]: p for p in fit["params"]}
     assert names["slope"]["native"] == "x"

@@ -78,3 +78,32 @@ def test_settings_are_validated():
         FitSettings(chains=0)
     with pytest.raises(UsageError, match="integer"):
         FitSettings(draws=1.5)
+    for bad in (0, 1, 1.2, "high", True):
+        with pytest.raises(UsageError, match="0 < target_accept < 1"):
+            FitSettings(target_accept=bad)
+
+
+def _gradient_evals(sampler, spec, target_accept):
+    settings = FitSettings(chains=2, tune=300, draws=300, target_accept=target_accept)
+    return make_fitter(sampler, spec, settings).fit(seed=1).gradient_evals
+
+
+@pytest.mark.parametrize("sampler", ["nutpie", "pymc"])
+def test_target_accept_reaches_the_sampler(spec, sampler):
+    # a higher acceptance target adapts a smaller step size: more leapfrog steps per draw
+    assert _gradient_evals(sampler, spec, 0.99) > 1.5 * _gradient_evals(sampler, spec, 0.6)
+
+
+def test_a_case_gets_its_own_fit_settings_unless_the_user_chose():
+    from glmcheck.cases import get_case
+    from glmcheck.runner import CheckRequest
+
+    vi, linear = get_case("varying_intercept"), get_case("linear")
+    assert vi.fit_settings  # the test means something only while the case asks for settings
+    request = CheckRequest(settings=FitSettings(chains=4, draws=1000))
+    assert request.settings_for(linear) == FitSettings(chains=4, draws=1000)
+    own = request.settings_for(vi)
+    assert own == FitSettings(chains=4, **vi.fit_settings)
+    chosen = CheckRequest(settings=FitSettings(chains=4, draws=500), explicit=frozenset({"draws"}))
+    assert chosen.settings_for(vi).draws == 500
+    assert chosen.settings_for(vi).target_accept == vi.fit_settings["target_accept"]

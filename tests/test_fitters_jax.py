@@ -170,6 +170,20 @@ def test_vector_parameters_keep_dims(sampler):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sampler", SAMPLERS)
+def test_target_accept_reaches_the_sampler(sampler):
+    # a higher acceptance target adapts a smaller step size: more leapfrog steps per draw
+    _needs(sampler)
+    spec = build("linear", "pymc")
+
+    def evals(target):
+        settings = FitSettings(chains=2, tune=300, draws=300, target_accept=target)
+        return make_fitter(sampler, spec, settings).fit(seed=1).gradient_evals
+
+    assert evals(0.99) > 1.5 * evals(0.6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", SAMPLERS)
 def test_no_warmup(sampler):
     _needs(sampler)
     fitter = make_fitter(sampler, build("linear", "pymc"), FitSettings(chains=1, tune=0, draws=20))

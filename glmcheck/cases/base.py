@@ -71,6 +71,10 @@ class Case:
     bambi_options: ClassVar[Mapping[str, Any]] = {}
     #: What :meth:`curve` holds fixed, for figure legends ("" when nothing is).
     curve_note: ClassVar[str] = ""
+    #: Fit settings (``draws``, ``tune``, ``chains``, ``target_accept``) this case needs to pass
+    #: the convergence gates reliably; ``glmcheck run``/``check`` use them wherever the command
+    #: line does not set them (:meth:`glmcheck.runner.FitRequest.settings_for`).
+    fit_settings: ClassVar[Mapping[str, Any]] = {}
 
     # -- the independent simulator ---------------------------------------------------------
     def design(self) -> pd.DataFrame:

@@ -29,11 +29,13 @@ __all__ = ["FitSettings", "Fitter", "RawSample", "require"]
 
 @dataclass(frozen=True, kw_only=True)
 class FitSettings:
-    """How long to sample: ``chains`` × (``tune`` warm-up + ``draws``) iterations."""
+    """How to sample: ``chains`` × (``tune`` warm-up + ``draws``) iterations of NUTS whose step
+    size is adapted to an average acceptance probability of ``target_accept``."""
 
     chains: int = 2
     tune: int = 1000
     draws: int = 1000
+    target_accept: float = 0.8
 
     def __post_init__(self):
         for name in ("chains", "tune", "draws"):
@@ -43,9 +45,15 @@ class FitSettings:
             low = 0 if name == "tune" else 1
             if value < low:
                 raise UsageError(f"expected {name} >= {low} but got {name}={value}")
+        accept = self.target_accept
+        if isinstance(accept, bool) or not isinstance(accept, int | float | np.number) or not (
+            0 < accept < 1
+        ):
+            raise UsageError(f"expected 0 < target_accept < 1 but got target_accept={accept!r}")
 
     def to_dict(self) -> dict:
-        return {"chains": self.chains, "tune": self.tune, "draws": self.draws}
+        return {"chains": self.chains, "tune": self.tune, "draws": self.draws,
+                "target_accept": float(self.target_accept)}
 
 
 @dataclass(kw_only=True)

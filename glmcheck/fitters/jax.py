@@ -27,8 +27,7 @@ import xarray as xr
 from glmcheck.errors import UsageError
 from glmcheck.fitters.base import Fitter, RawSample
 
-#: PyMC's defaults.
-TARGET_ACCEPT = 0.8
+#: PyMC's default.
 MAX_TREE_DEPTH = 10
 
 
@@ -219,7 +218,7 @@ class NumpyroFitter(JaxFitter):
         state = self._init_kernel(
             position,
             self.settings.tune,
-            target_accept_prob=TARGET_ACCEPT,
+            target_accept_prob=self.settings.target_accept,
             max_tree_depth=MAX_TREE_DEPTH,
             model_args=(y,),
             rng_key=key,
@@ -265,7 +264,7 @@ class BlackjaxFitter(JaxFitter):
         adaptation = blackjax.window_adaptation(
             blackjax.nuts,
             logdensity,
-            target_acceptance_rate=TARGET_ACCEPT,
+            target_acceptance_rate=self.settings.target_accept,
             adaptation_info_fn=get_filter_adapt_info_fn(),
             max_num_doublings=MAX_TREE_DEPTH,
         )

@@ -33,6 +33,7 @@ class NutpieFitter(Fitter):
             chains=s.chains,
             tune=s.tune,
             draws=s.draws,
+            target_accept=s.target_accept,
             seed=seed,
             cores=min(s.chains, os.cpu_count() or 1),
             progress_bar=False,

@@ -32,7 +32,7 @@ class PymcFitter(Fitter):
 
         model = self.spec.model
         with model:
-            self._step = pm.NUTS(model.value_vars)
+            self._step = pm.NUTS(model.value_vars, target_accept=self.settings.target_accept)
         self._logp = model.compile_logp()
         names = self.spec.native_params
         # Parameter values as functions of the unconstrained value variables (not the random
