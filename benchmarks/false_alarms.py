@@ -44,10 +44,10 @@ from glmcheck.checks import (
     check_recovery,
 )
 from glmcheck.checks.convergence import EBFMI_MIN, ESS_MIN, RHAT_MAX
-from glmcheck.checks.recovery import truth_elements
+from glmcheck.checks.recovery import covered, truth_elements
 from glmcheck.fitters import FitSettings, make_fitter
 from glmcheck.frontends import FRONTENDS, build
-from glmcheck.results import flat_elements
+from glmcheck.runner import FitRequest
 from glmcheck.stats.multiplicity import beta_interval, bonferroni_z
 
 #: the default settings of ``glmcheck check``
@@ -93,18 +93,6 @@ def record(trials: list[dict], result, scope: str) -> None:
                                  f"bulk {low['ess_bulk']:.0f} / tail {low['ess_tail']:.0f} for "
                                  f"{low['param']})")
     trials.append(entry)
-
-
-def covered(post, truth: dict) -> dict[str, bool]:
-    """Is each true parameter element inside the posterior's central COVERAGE_PROB interval?"""
-    true = truth_elements(truth, post)
-    tail = (1 - COVERAGE_PROB) / 2
-    out = {}
-    for name in post.draws.data_vars:
-        for label, values in flat_elements(post.draws, name):
-            lo, hi = np.quantile(np.asarray(values, dtype=float).ravel(), (tail, 1 - tail))
-            out[label] = bool(lo <= true[label] <= hi)
-    return out
 
 
 def coverage_alarm(hits: dict[str, list[bool]], alpha: float, k_sets: int = COVERAGE_SETS) -> dict:
@@ -196,8 +184,7 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
         truth = dict(case.true_params)
         design = case.design()
         t0 = time.perf_counter()
-        own = {k: v for k, v in case.fit_settings.items() if k not in explicit}
-        case_settings = replace(settings, **own)
+        case_settings = FitRequest(settings=settings, explicit=explicit).settings_for(case)
         settings_by_case[name] = case_settings.to_dict()
         fitters = {fe: make_fitter(sampler, build(case, fe, case.reference_data()), case_settings)
                    for fe in FRONTENDS}
@@ -226,7 +213,8 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
                 if "recovery" in checks:
                     record(trials["recovery"], check_recovery(post, truth, alpha=alpha), scope)
                 if "coverage" in checks:
-                    for label, inside in covered(post, truth).items():
+                    true = truth_elements(truth, post)
+                    for label, inside in covered(post, true, COVERAGE_PROB).items():
                         hits[scope][label].append(inside)
             if "agreement" in checks:
                 record(trials["agreement"],

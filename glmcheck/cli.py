@@ -49,6 +49,10 @@ def _add_check_options(p: argparse.ArgumentParser, *, coverage: int) -> None:
                    help=f"family false-alarm rate of each check (default {ALPHA:g})")
 
 
+#: FitSettings fields with a command-line option (``--target-accept`` -> ``target_accept``)
+_FIT_OPTIONS = ("chains", "tune", "draws", "target_accept")
+
+
 def _add_fit_options(p: argparse.ArgumentParser, *, draws: int, chains: int = 2) -> None:
     g = p.add_argument_group("what to fit")
     g.add_argument("--case", "-c", action="append", metavar="NAME",
@@ -71,7 +75,8 @@ def _add_fit_options(p: argparse.ArgumentParser, *, draws: int, chains: int = 2)
     g.add_argument("--target-accept", type=float, metavar="P",
                    help="NUTS step-size adaptation target (default 0.8)")
     g.add_argument("--seed", type=int, default=8927, help="random seed (default 8927)")
-    p.set_defaults(fit_defaults={"draws": draws, "tune": 1000, "chains": chains, "target_accept": 0.8})
+    # the command's own defaults; tune and target_accept are FitSettings' defaults
+    p.set_defaults(fit_defaults={"draws": draws, "chains": chains})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,9 +269,7 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
     from glmcheck.report import check_table, fit_table, stdout_console, write_json
     from glmcheck.runner import CheckRequest, run_checks
 
-    given = {
-        key: getattr(args, key) for key in args.fit_defaults if getattr(args, key) is not None
-    }
+    given = {key: getattr(args, key) for key in _FIT_OPTIONS if getattr(args, key) is not None}
     request = CheckRequest(
         cases=_names(args.case, defaults),
         frontends=_names(args.frontend, ("pymc", "bambi")),

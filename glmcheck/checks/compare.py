@@ -68,45 +68,6 @@ def _verdict(check, rows, crit, alpha, **meta) -> CheckResult:
     )
 
 
-def check_exact(posterior: Posterior, reference: ExactPosterior, *, alpha: float = ALPHA) -> CheckResult:
-    """Compare a posterior with the exact reference posterior of its case and data."""
-    require_finite(posterior)
-    draws = posterior.draws
-    missing = [n for n in reference.names if n not in draws]
-    if missing:
-        raise UsageError(
-            f"posterior of {posterior.label()} has no variable {missing} needed by the exact reference"
-        )
-    functions, targets = {}, {}
-    for name in reference.names:
-        theta = draws[name]
-        mu, sd = reference.mean[name], reference.sd[name]
-        for stat, prob in STATISTICS.items():
-            key = f"{name}|{stat}"
-            if stat == "mean":
-                functions[key], targets[key] = theta, mu
-            elif stat == "sd":
-                functions[key], targets[key] = (theta - mu) ** 2, sd**2
-            else:
-                q = float(reference.quantile(name, prob))
-                functions[key], targets[key] = (theta <= q).astype(float), prob
-    ds = xr.Dataset(functions)
-    errors = compat.mcse(ds, method="mean")
-    pairs = {}
-    for key, values in ds.data_vars.items():
-        name, stat = key.split("|")
-        pairs[(name, stat)] = (float(values.mean()), targets[key], float(errors[key]))
-    rows, crit = _zrows(pairs, alpha)
-    for row in rows:  # say in the row what was compared
-        row["compared"] = {"mean": "E[θ]", "sd": "E[(θ-μ)²] vs σ²"}.get(
-            row["statistic"], f"P(θ <= exact {row['statistic']})"
-        )
-    return _verdict(
-        "exact", rows, crit, alpha, case=posterior.case, frontends=[posterior.frontend],
-        samplers=[posterior.sampler],
-    )
-
-
 def _element_draws(posterior: Posterior) -> dict[str, np.ndarray]:
     """Every parameter element's draws as a (chain, draw) array."""
     out = {}
@@ -116,10 +77,51 @@ def _element_draws(posterior: Posterior) -> dict[str, np.ndarray]:
     return out
 
 
-def _mean_and_mcse(functions: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-    ds = xr.Dataset({key: (("chain", "draw"), f) for key, f in functions.items()})
+Key = tuple[str, str]  # (parameter element, statistic)
+
+
+def _means_and_mcse(functions: dict[Key, np.ndarray]) -> dict[Key, tuple[float, float]]:
+    """``(element, statistic) -> (posterior mean, MCSE)`` of each function's (chain, draw) values;
+    the MCSE is a plain mean's, from ArviZ's ESS of that function."""
+    names = {key: "|".join(key) for key in functions}
+    ds = xr.Dataset({names[key]: (("chain", "draw"), f) for key, f in functions.items()})
     errors = compat.mcse(ds, method="mean")
-    return {key: (float(ds[key].mean()), float(errors[key])) for key in functions}
+    return {key: (float(ds[name].mean()), float(errors[name])) for key, name in names.items()}
+
+
+def check_exact(posterior: Posterior, reference: ExactPosterior, *, alpha: float = ALPHA) -> CheckResult:
+    """Compare a posterior with the exact reference posterior of its case and data."""
+    require_finite(posterior)
+    missing = [n for n in reference.names if n not in posterior.draws]
+    if missing:
+        raise UsageError(
+            f"posterior of {posterior.label()} has no variable {missing} needed by the exact reference"
+        )
+    elements = _element_draws(posterior)
+    functions, targets = {}, {}
+    for name in reference.names:
+        theta = elements[name]
+        mu, sd = reference.mean[name], reference.sd[name]
+        for stat, prob in STATISTICS.items():
+            key = (name, stat)
+            if stat == "mean":
+                functions[key], targets[key] = theta, mu
+            elif stat == "sd":
+                functions[key], targets[key] = (theta - mu) ** 2, sd**2
+            else:
+                q = float(reference.quantile(name, prob))
+                functions[key], targets[key] = (theta <= q).astype(float), prob
+    estimates = _means_and_mcse(functions)
+    pairs = {key: (mean, targets[key], error) for key, (mean, error) in estimates.items()}
+    rows, crit = _zrows(pairs, alpha)
+    for row in rows:  # say in the row what was compared
+        row["compared"] = {"mean": "E[θ]", "sd": "E[(θ-μ)²] vs σ²"}.get(
+            row["statistic"], f"P(θ <= exact {row['statistic']})"
+        )
+    return _verdict(
+        "exact", rows, crit, alpha, case=posterior.case, frontends=[posterior.frontend],
+        samplers=[posterior.sampler],
+    )
 
 
 def check_agreement(a: Posterior, b: Posterior, *, alpha: float = ALPHA) -> CheckResult:
@@ -150,14 +152,8 @@ def check_agreement(a: Posterior, b: Posterior, *, alpha: float = ALPHA) -> Chec
                 q = float(np.quantile(pooled, prob))
                 fa[key], fb[key] = (da[label] <= q).astype(float), (db[label] <= q).astype(float)
                 compared[key] = f"P(θ <= {q:.4g}), pooled {stat}"
-    keys = list(fa)
-    names = {key: f"{key[0]}|{key[1]}" for key in keys}
-    ea = _mean_and_mcse({names[k]: fa[k] for k in keys})
-    eb = _mean_and_mcse({names[k]: fb[k] for k in keys})
-    pairs = {
-        key: (ea[names[key]][0], eb[names[key]][0], math.hypot(ea[names[key]][1], eb[names[key]][1]))
-        for key in keys
-    }
+    ea, eb = _means_and_mcse(fa), _means_and_mcse(fb)
+    pairs = {key: (ea[key][0], eb[key][0], math.hypot(ea[key][1], eb[key][1])) for key in fa}
     rows, crit = _zrows(pairs, alpha)
     for row in rows:
         row["compared"] = compared[(row["param"], row["statistic"])]

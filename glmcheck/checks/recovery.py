@@ -76,6 +76,21 @@ def check_recovery(
     )
 
 
+def covered(posterior: Posterior, true: dict, prob: float = 0.9) -> dict[str, bool]:
+    """Does each parameter element's central ``prob`` interval contain its true value?
+
+    ``true``: the true value per element label, as :func:`truth_elements` gives them.
+    """
+    require_finite(posterior)
+    tail = (1 - prob) / 2
+    inside = {}
+    for name in posterior.draws.data_vars:
+        for label, values in flat_elements(posterior.draws, name):
+            lo, hi = np.quantile(np.asarray(values, dtype=float).ravel(), (tail, 1 - tail))
+            inside[label] = bool(lo <= true[label] <= hi)
+    return inside
+
+
 def check_coverage(
     posteriors: Sequence[Posterior], truth: dict, *, prob: float = 0.9, alpha: float = ALPHA,
 ) -> CheckResult:
@@ -84,14 +99,10 @@ def check_coverage(
         raise UsageError("coverage needs at least one posterior")
     first = posteriors[0]
     true = truth_elements(truth, first)
-    lo_q, hi_q = (1 - prob) / 2, 1 - (1 - prob) / 2
     hits = dict.fromkeys(true, 0)
     for post in posteriors:
-        require_finite(post)
-        for name in post.draws.data_vars:
-            for label, values in flat_elements(post.draws, name):
-                lo, hi = np.quantile(np.asarray(values, dtype=float).ravel(), (lo_q, hi_q))
-                hits[label] += bool(lo <= true[label] <= hi)
+        for label, inside in covered(post, true, prob).items():
+            hits[label] += inside
     k_sets = len(posteriors)
     level = alpha / len(true)
     rows = []
