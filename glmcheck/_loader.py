@@ -1,12 +1,39 @@
-"""Resolve ``package.module:attribute`` references given wherever a name is accepted."""
+"""Resolve ``package.module:attribute`` references given wherever a name is accepted.
+
+Every module loaded this way is a user's plugin: :data:`PLUGIN_MODULES` remembers them, so an
+unexpected exception raised inside one is blamed on the plugin, not on glmcheck.
+"""
 
 import importlib
 
 from glmcheck.errors import UsageError
 
+__all__ = ["is_reference", "load_reference", "is_builtin", "plugin_module_of", "PLUGIN_MODULES"]
+
+#: names of the modules loaded as ``package.module:attribute`` references
+PLUGIN_MODULES: set[str] = set()
+
 
 def is_reference(name: str) -> bool:
     return ":" in name
+
+
+def is_builtin(obj) -> bool:
+    """Whether ``obj`` (a class or an instance) is defined by glmcheck itself."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return cls.__module__ == "glmcheck" or cls.__module__.startswith("glmcheck.")
+
+
+def plugin_module_of(exc: BaseException) -> str | None:
+    """The user plugin module in whose code ``exc`` was raised (innermost frame wins), if any."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if any(module == p or module.startswith(p + ".") for p in PLUGIN_MODULES):
+            found = module
+        tb = tb.tb_next
+    return found
 
 
 def load_reference(ref: str, what: str):
@@ -21,6 +48,7 @@ def load_reference(ref: str, what: str):
             f"cannot import module {module_name!r} for {what} {ref!r}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+    PLUGIN_MODULES.add(module_name)
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
@@ -28,4 +56,7 @@ def load_reference(ref: str, what: str):
             raise UsageError(
                 f"module {module_name!r} has no attribute {attr!r} (from {what} {ref!r})"
             ) from None
+    owner = (obj if isinstance(obj, type) else type(obj)).__module__
+    if not is_builtin(obj) and owner != "builtins":
+        PLUGIN_MODULES.add(owner)  # where the plugin's class is defined
     return obj

@@ -1,7 +1,9 @@
 """``glmcheck`` on the command line. A thin shell over :mod:`glmcheck.runner`.
 
-Exit codes: 0 success; 1 a check failed; 2 bad input (one line on stderr, ``--debug`` for the
-traceback); 3 a fit or an internal step failed.
+Exit codes, the same for every command (:mod:`glmcheck.errors`): 0 everything asked ran and
+passed; 1 a check failed; 2 bad input, found before any work; 3 a fit failed (reported per fit,
+the run goes on); 4 an internal error, glmcheck's or a plugin's. The highest wins (4 > 3 > 1 >
+0). Errors are one line on stderr; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from glmcheck import __version__
-from glmcheck.errors import FitError, GlmcheckError, UsageError
+from glmcheck.errors import (
+    EXIT_FAILED, EXIT_FIT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, FitError, GlmcheckError,
+    PluginError, UsageError, worst_exit,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_FIT",
+           "EXIT_INTERNAL"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -162,19 +168,40 @@ def main(argv: list[str] | None = None) -> int:
             build_parser().print_help()
             return EXIT_USAGE
         return _COMMANDS[args.command](args)
-    except UsageError as exc:
-        if debug:
-            raise
-        print(f"glmcheck: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (FitError, GlmcheckError) as exc:
-        if debug:
-            raise
-        print(f"glmcheck: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         print("glmcheck: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        code, line = describe_error(exc)
+        print(line, file=sys.stderr)
+        return code
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line to print for an exception that ended a command."""
+    from glmcheck._loader import plugin_module_of
+
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE, f"glmcheck: error: {first}"
+    if isinstance(exc, FitError):
+        return EXIT_FIT, f"glmcheck: fit failed: {first}"
+    hint = "--debug shows the traceback"
+    if isinstance(exc, PluginError):
+        return EXIT_INTERNAL, f"glmcheck: plugin error: {first} (a bug in the plugin; {hint})"
+    what = first if isinstance(exc, GlmcheckError) else f"{type(exc).__name__}: {first}"
+    plugin = plugin_module_of(exc)
+    if plugin:
+        return EXIT_INTERNAL, (
+            f"glmcheck: plugin error: {what}, raised in plugin module {plugin!r} "
+            f"(a bug in the plugin, not in glmcheck; {hint})"
+        )
+    return EXIT_INTERNAL, (
+        f"glmcheck: internal error: {what} (a bug in glmcheck: please report it with the "
+        f"output of --debug)"
+    )
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -267,7 +294,7 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
     from glmcheck.compat import versions
     from glmcheck.fitters import FitSettings
     from glmcheck.report import check_table, fit_table, stdout_console, write_json
-    from glmcheck.runner import CheckRequest, run_checks
+    from glmcheck.runner import CheckRequest, FitFailure, Skipped, run_checks
 
     given = {key: getattr(args, key) for key in _FIT_OPTIONS if getattr(args, key) is not None}
     request = CheckRequest(
@@ -279,10 +306,12 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
         seed=args.seed,
         data=_read_data(args.data),
         checks=_names(args.check, CHECKS),
+        explicit_checks=bool(args.check),
         coverage_sets=args.coverage_sets,
         alpha=args.alpha,
     )
-    cases, _ = request.resolve()  # bad names fail here, before a folder is made
+    request.plan()  # bad names, and named checks that apply to nothing, fail before any work
+    cases, _ = request.resolve()
     run_dir = new_run_dir(args.out)
     out = stdout_console()
     payload = {
@@ -299,13 +328,24 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
         },
         "fits": [],
         "checks": [],
+        "skipped": [],
+        "exit_code": None,
     }
     json_path = run_dir / "results.json"
     checks: list[CheckResult] = []
+    failures: list[FitFailure] = []
     drawn_data: set[str] = set()
-    with _progress() as (err, hook):
+    with _progress() as (err, hook), _record_crash(json_path, payload):
         for item in run_checks(request, progress=hook):
-            if isinstance(item, CheckResult):
+            if isinstance(item, Skipped):
+                payload["skipped"].append(item.to_dict())
+                if request.explicit_checks:
+                    err.print(f"- {item.check} skipped for {item.subject}: {item.reason}")
+            elif isinstance(item, FitFailure):
+                failures.append(item)
+                payload["fits"].append(item.to_dict())
+                err.print(f"✗ fit failed: {item.label} ({item.stage}): {item.error}")
+            elif isinstance(item, CheckResult):
                 checks.append(item)
                 payload["checks"].append(item.to_dict())
                 if not item.passed:
@@ -317,12 +357,36 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
                 if figures:
                     _figures(plots, item, run_dir, drawn_data)
             write_json(json_path, payload)  # after every step: nothing computed is lost
+        code = worst_exit(
+            EXIT_FAILED if any(not c.passed for c in checks) else EXIT_OK,
+            EXIT_FIT if failures else EXIT_OK,
+        )
+        payload["exit_code"] = code
+        write_json(json_path, payload)
     if checks:
         out.print(check_table(checks))
+    if failures:
+        out.print(f"{len(failures)} fit(s) failed: "
+                  + "; ".join(f"{f.label} ({f.stage})" for f in failures))
     out.print(f"results: {json_path}")
     if figures:
         out.print(f"figures: {run_dir}/<case>/")
-    return EXIT_FAILED if any(not c.passed for c in checks) else EXIT_OK
+    return code
+
+
+@contextmanager
+def _record_crash(path: Path, payload: dict):
+    """If the run ends in an exception, the record says so (with the exit code it will get)
+    before the error propagates; everything computed so far is already in it."""
+    from glmcheck.report import write_json
+
+    try:
+        yield
+    except Exception as exc:
+        code, line = describe_error(exc)
+        payload["exit_code"], payload["error"] = code, line
+        write_json(path, payload)
+        raise
 
 
 def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> None:

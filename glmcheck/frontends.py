@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from glmcheck._loader import is_builtin
 from glmcheck.cases import Case, get_case
-from glmcheck.errors import UsageError
+from glmcheck.errors import FitError, GlmcheckError, PluginError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pymc as pm
@@ -83,7 +84,7 @@ def build(case: Case | str, frontend: str, data: pd.DataFrame | None = None) -> 
     data = case.reference_data() if data is None else data
     data = case.validate_data(data)
     if frontend == "pymc":
-        model = case.pymc_model(data)
+        model = _pymc_model(case, data)
         native = {}
     else:
         model = _bambi_model(case, data)
@@ -95,17 +96,34 @@ def build(case: Case | str, frontend: str, data: pd.DataFrame | None = None) -> 
     )
 
 
+def _pymc_model(case: Case, data: pd.DataFrame):
+    """The hand-written model. A built-in case that fails to build is a library regression (a
+    failed fit); a user's case that raises is a bug in that plugin."""
+    try:
+        return case.pymc_model(data)
+    except GlmcheckError:
+        raise
+    except Exception as exc:
+        what = f"{type(exc).__name__}: {exc}"
+        if is_builtin(case):
+            raise FitError(f"PyMC could not build the model of case {case.name!r}: {what}") from exc
+        raise PluginError(
+            f"case {case.name!r} ({type(case).__module__}) raised in pymc_model: {what}"
+        ) from exc
+
+
 def _bambi_model(case: Case, data: pd.DataFrame):
+    """Bambi's model. A built-in case's formula is known to be good, so a failure there is a
+    library regression (a failed fit); a user's formula that Bambi rejects is bad input."""
     try:
         bambi_model = case.bambi_model(data)
         bambi_model.build()
-    except UsageError:
+    except GlmcheckError:
         raise
     except Exception as exc:
-        raise UsageError(
-            f"Bambi could not build case {case.name!r} from formula {case.formula!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        what = (f"Bambi could not build case {case.name!r} from formula {case.formula!r}: "
+                f"{type(exc).__name__}: {exc}")
+        raise (FitError if is_builtin(case) else UsageError)(what) from exc
     return bambi_model.backend.model
 
 

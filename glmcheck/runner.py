@@ -3,6 +3,11 @@
 The CLI and the pytest plugin are thin shells over :func:`run_fits`. Everything a request
 names is resolved and validated before any model is compiled, so bad input fails in a second
 with a one-line error instead of after minutes of sampling.
+
+A fit that fails (a sampler or library raises, or returns unusable draws) is a finding, not the
+end of the run: it is yielded as a :class:`FitFailure` and the remaining fits and checks go on.
+Only bad input (:class:`~glmcheck.errors.UsageError`) and bugs (glmcheck's or a plugin's) stop a
+run.
 """
 
 from __future__ import annotations
@@ -19,13 +24,18 @@ from glmcheck.checks import (
     ALPHA, CHECKS, CheckResult, check_agreement, check_convergence, check_coverage, check_exact,
     check_recovery,
 )
-from glmcheck.errors import UsageError
+from glmcheck.errors import FitError, UsageError
 from glmcheck.fitters import FitSettings, Fitter, get_fitter, require
 from glmcheck.frontends import FRONTENDS, ModelSpec, build
 from glmcheck.posterior import Posterior
 from glmcheck.results import FitResult, summarize
 
-__all__ = ["FitRequest", "FitOutcome", "CheckRequest", "run_fits", "run_checks"]
+__all__ = [
+    "FitRequest", "FitOutcome", "FitFailure", "Skipped", "CheckRequest", "run_fits", "run_checks",
+]
+
+#: seeds are handed to numpy's SeedSequence and to every sampler, some of which take 32 bits
+SEED_MAX = 2**32 - 1
 
 
 @dataclass(kw_only=True)
@@ -50,6 +60,11 @@ class FitRequest:
         """Resolve and validate every name; raise UsageError before any work is done."""
         if not self.cases or not self.frontends or not self.samplers:
             raise UsageError("a request needs at least one case, one frontend and one sampler")
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not (
+            0 <= seed <= SEED_MAX
+        ):
+            raise UsageError(f"expected 0 <= seed <= {SEED_MAX} but got seed={seed!r}")
         cases = [get_case(c) for c in self.cases]
         for case in cases:
             try:
@@ -82,15 +97,58 @@ class FitOutcome:
     posterior: Posterior
     result: FitResult
 
+    @property
+    def case_name(self) -> str:
+        return self.case.name
+
+
+@dataclass(kw_only=True)
+class FitFailure:
+    """A fit that could not be made: the model did not build, did not compile, or the sampler
+    raised or returned unusable draws. Reported like a result; the run goes on."""
+
+    case: str
+    frontend: str
+    sampler: str
+    #: where it failed: build, compile, sample, or "coverage data set k"
+    stage: str
+    error: str
+
+    @property
+    def case_name(self) -> str:
+        return self.case
+
+    @property
+    def label(self) -> str:
+        return f"{self.case} · {self.frontend} · {self.sampler}"
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "frontend": self.frontend, "sampler": self.sampler,
+                "status": "failed", "stage": self.stage, "error": self.error}
+
+
+@dataclass(kw_only=True)
+class Skipped:
+    """A check that was asked for but does not apply to one subject, and why."""
+
+    check: str
+    subject: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"check": self.check, "subject": self.subject, "reason": self.reason}
+
 
 ProgressHook = Callable[[str, str], None]
 
 
-def run_fits(request: FitRequest, progress: ProgressHook | None = None) -> Iterator[FitOutcome]:
+def run_fits(
+    request: FitRequest, progress: ProgressHook | None = None
+) -> Iterator[FitOutcome | FitFailure]:
     """Fit every case × frontend × sampler of ``request``; yields as each fit finishes.
 
-    ``progress(label, stage)`` is called with stage ``"compile"`` and ``"sample"`` before the
-    long steps.
+    A fit that fails yields a :class:`FitFailure` and the others go on. ``progress(label,
+    stage)`` is called with stage ``"compile"`` and ``"sample"`` before the long steps.
     """
     cases, fitters = request.resolve()
     say = progress or (lambda label, stage: None)
@@ -99,13 +157,26 @@ def run_fits(request: FitRequest, progress: ProgressHook | None = None) -> Itera
         truth = None if request.data is not None else dict(case.true_params)
         settings = request.settings_for(case)
         for frontend in request.frontends:
-            spec = build(case, frontend, data)
+            try:
+                spec = build(case, frontend, data)
+            except FitError as exc:
+                for cls in fitters:
+                    yield FitFailure(case=case.name, frontend=frontend, sampler=cls.name,
+                                     stage="build", error=str(exc))
+                continue
             for cls in fitters:
                 label = f"{case.name} · {frontend} · {cls.name}"
-                say(label, "compile")
-                fitter = cls(spec, settings)
-                say(label, "sample")
-                posterior = fitter.fit(seed=request.seed)
+                stage = "compile"
+                try:
+                    say(label, stage)
+                    fitter = cls(spec, settings)
+                    stage = "sample"
+                    say(label, stage)
+                    posterior = fitter.fit(seed=request.seed)
+                except FitError as exc:
+                    yield FitFailure(case=case.name, frontend=frontend, sampler=cls.name,
+                                     stage=stage, error=str(exc))
+                    continue
                 result = summarize(posterior, settings.to_dict())
                 yield FitOutcome(
                     case=case, data=data, truth=truth, spec=spec, fitter=fitter,
@@ -116,6 +187,8 @@ def run_fits(request: FitRequest, progress: ProgressHook | None = None) -> Itera
 @dataclass(kw_only=True)
 class CheckRequest(FitRequest):
     checks: Sequence[str] = CHECKS
+    #: the user named the checks (``--check``): one that applies to nothing is bad input
+    explicit_checks: bool = False
     #: data sets simulated at the true parameters for the coverage check
     coverage_sets: int = 20
     #: family false-alarm rate of each check
@@ -125,63 +198,135 @@ class CheckRequest(FitRequest):
         unknown = [c for c in self.checks if c not in CHECKS]
         if unknown:
             raise UsageError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
+        if not self.checks:
+            raise UsageError("a check request needs at least one check")
         if self.coverage_sets < 0:
             raise UsageError(f"expected coverage data sets >= 0 but got {self.coverage_sets}")
         if not 0 < self.alpha < 1:
             raise UsageError(f"expected 0 < alpha < 1 but got alpha={self.alpha}")
         return super().resolve()
 
+    def plan(self) -> tuple[dict[str, object], list[Skipped]]:
+        """Which asked-for checks apply to which case, before any fit.
+
+        Returns each case's exact reference posterior (None where it has none or ``exact`` was
+        not asked for) and the checks skipped, with the reason. A check the user named that
+        applies to no subject of the request is bad input: nothing would be checked, and a
+        run that checks nothing must not read as a pass.
+        """
+        cases, _ = self.resolve()
+        wanted = set(self.checks)
+        exact: dict[str, object] = {}
+        skipped: list[Skipped] = []
+        pairs = len(self.frontends) > 1 or len(self.samplers) > 1
+        for case in cases:
+            data = self.data if self.data is not None else case.reference_data()
+            exact[case.name] = case.exact_posterior(data) if "exact" in wanted else None
+            reasons = {
+                "exact": None if exact[case.name] is not None else
+                "the case has no exact reference posterior (only Gaussian linear models with "
+                "Normal coefficient priors have one)",
+                "recovery": "the true parameters of a user's data set are unknown"
+                if self.data is not None else None,
+                "coverage": "the true parameters of a user's data set are unknown"
+                if self.data is not None else
+                "--coverage-sets is 0" if not self.coverage_sets else None,
+                "agreement": None if pairs else
+                "one frontend and one sampler make one fit per case, and agreement compares two",
+            }
+            for check in self.checks:
+                if reasons.get(check):
+                    skipped.append(Skipped(check=check, subject=case.name, reason=reasons[check]))
+        if self.explicit_checks:
+            for check in self.checks:
+                why = [s for s in skipped if s.check == check]
+                if len(why) == len(cases):
+                    raise UsageError(
+                        f"check {check!r} applies to nothing in this request "
+                        f"(cases {', '.join(c.name for c in cases)}): {why[0].reason}"
+                    )
+        return exact, skipped
+
 
 def run_checks(
     request: CheckRequest, progress: ProgressHook | None = None
-) -> Iterator[FitOutcome | CheckResult]:
-    """Fit as :func:`run_fits` does and check every fit; yields fits and check results.
+) -> Iterator[FitOutcome | FitFailure | CheckResult | Skipped]:
+    """Fit as :func:`run_fits` does and check every fit; yields fits, failed fits, check
+    results and the checks skipped (first, for the whole request; later, for failed fits).
 
     Per fit: convergence, exact (where the case has an exact reference), recovery and
     coverage (where the true parameters are known). Per case, once all its fits are done:
     agreement between frontends (same sampler) and between samplers (same frontend).
     """
-    request.resolve()
+    exact_by_case, skipped = request.plan()
+    yield from skipped
     say = progress or (lambda label, stage: None)
     wanted = set(request.checks)
     alpha = request.alpha
-    current: list[FitOutcome] = []
-    exact = prior_var = None
+    current: list[FitOutcome | FitFailure] = []
+    prior_vars: dict[str, dict] = {}
     for outcome in run_fits(request, progress):
-        case, post = outcome.case, outcome.posterior
-        if current and current[0].case is not case:
+        if current and current[0].case_name != outcome.case_name:
             yield from _agreement(current, wanted, alpha)
             current = []
-        if not current:  # first fit of this case: its case-level references, once
-            exact = case.exact_posterior(outcome.data) if "exact" in wanted else None
-            prior_var = case.prior_variance() if outcome.truth is not None else None
         current.append(outcome)
         yield outcome
+        if isinstance(outcome, FitFailure):
+            continue
+        case, post = outcome.case, outcome.posterior
+        if outcome.truth is not None and case.name not in prior_vars:  # once per case
+            prior_vars[case.name] = case.prior_variance()
         if "convergence" in wanted:
             yield check_convergence(post, summary=outcome.result)
+        exact = exact_by_case.get(case.name)
         if exact is not None:
             yield check_exact(post, exact, alpha=alpha)
         if outcome.truth is None:
             continue
         if "recovery" in wanted:
-            yield check_recovery(post, outcome.truth, prior_var, alpha=alpha)
+            yield check_recovery(post, outcome.truth, prior_vars[case.name], alpha=alpha)
         if "coverage" in wanted and request.coverage_sets:
-            say(outcome.result.label, f"coverage over {request.coverage_sets} data sets")
-            rng = np.random.default_rng(request.seed)
-            design = outcome.data[list(case.predictors)]
-            fits = [
-                outcome.fitter.fit(case.simulate(outcome.truth, design, rng), seed=request.seed + 1 + k)
-                for k in range(request.coverage_sets)
-            ]
-            yield check_coverage(fits, outcome.truth, alpha=alpha)
+            yield from _coverage(request, outcome, say)
     yield from _agreement(current, wanted, alpha)
 
 
-def _agreement(outcomes: list[FitOutcome], wanted, alpha) -> Iterator[CheckResult]:
+def _coverage(request: CheckRequest, outcome: FitOutcome, say) -> Iterator:
+    case, result = outcome.case, outcome.result
+    say(result.label, f"coverage over {request.coverage_sets} data sets")
+    rng = np.random.default_rng(request.seed)
+    design = outcome.data[list(case.predictors)]
+    fits = []
+    for k in range(request.coverage_sets):
+        y = case.simulate(outcome.truth, design, rng)
+        try:
+            fits.append(outcome.fitter.fit(y, seed=request.seed + 1 + k))
+        except FitError as exc:
+            yield FitFailure(case=case.name, frontend=result.frontend, sampler=result.sampler,
+                             stage=f"coverage data set {k}", error=str(exc))
+            yield Skipped(check="coverage", subject=result.label,
+                          reason=f"the fit of coverage data set {k} failed")
+            return
+    yield check_coverage(fits, outcome.truth, alpha=request.alpha)
+
+
+def _agreement(outcomes: list, wanted, alpha) -> Iterator[CheckResult | Skipped]:
     """Agreement between frontends (same sampler) and samplers (same frontend) of one case."""
     if "agreement" not in wanted:
         return
-    posts = {(o.posterior.frontend, o.posterior.sampler): o.posterior for o in outcomes}
-    for (fa, sa), (fb, sb) in itertools.combinations(posts, 2):
-        if fa == fb or sa == sb:
-            yield check_agreement(posts[fa, sa], posts[fb, sb], alpha=alpha)
+    keys = {(o.frontend, o.sampler) if isinstance(o, FitFailure)
+            else (o.posterior.frontend, o.posterior.sampler): o for o in outcomes}
+    for (fa, sa), (fb, sb) in itertools.combinations(keys, 2):
+        if fa != fb and sa != sb:
+            continue
+        a, b = keys[fa, sa], keys[fb, sb]
+        failed = [o for o in (a, b) if isinstance(o, FitFailure)]
+        if failed:
+            case = failed[0].case
+            yield Skipped(
+                check="agreement",
+                subject=f"{case} · {' vs '.join(dict.fromkeys([fa, fb]))} · "
+                        f"{' vs '.join(dict.fromkeys([sa, sb]))}",
+                reason=f"the fit {failed[0].label} failed",
+            )
+            continue
+        yield check_agreement(a.posterior, b.posterior, alpha=alpha)

@@ -185,3 +185,148 @@ def test_user_case_and_user_sampler_from_the_command_line(tmp_path):
     for fit in result["fits"]:
         slope = next(p for p in fit["params"] if p["name"] == "slope")
         assert abs(slope["mean"] - 1.5) < 0.3
+
+
+# -- the exit-code table: 2 bad input, 3 failed fit, 4 internal error; a crash is never 0/1 ----
+def _one_line(capsys, code, expected):
+    err = capsys.readouterr().err.strip()
+    assert code == expected, err
+    last = err.splitlines()[-1]
+    assert "Traceback" not in err
+    return last
+
+
+def test_seed_out_of_range_is_bad_input_before_any_work(capsys, tmp_path):
+    err = _run_bad(capsys, ["run", "--seed", "-1", "--out", str(tmp_path / "out")])
+    assert "expected 0 <= seed" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--case", "logistic", "--check", "exact"], "no exact reference posterior"),
+        (["--case", "linear", "--frontend", "pymc", "--check", "agreement"], "agreement compares two"),
+        (["--case", "linear", "--check", "coverage", "--coverage-sets", "0"], "--coverage-sets is 0"),
+    ],
+)
+def test_a_named_check_that_applies_to_nothing_is_bad_input(capsys, tmp_path, args, message):
+    err = _run_bad(capsys, ["check", *args, "--out", str(tmp_path / "out")])
+    assert "applies to nothing in this request" in err and message in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_recovery_on_a_user_data_set_applies_to_nothing(capsys, tmp_path, bad_csv):
+    path = bad_csv(lambda d: d)
+    err = _run_bad(capsys, ["check", "--case", "linear", "--data", path, "--check", "recovery",
+                            "--out", str(tmp_path / "out")])
+    assert "true parameters of a user's data set are unknown" in err
+
+
+def test_a_named_check_that_applies_to_some_subjects_lists_the_others():
+    from glmcheck.runner import CheckRequest
+
+    request = CheckRequest(cases=("linear", "logistic", "poisson"), frontends=("pymc",),
+                           checks=("exact", "convergence"), explicit_checks=True)
+    exact, skipped = request.plan()
+    assert exact["linear"] is not None and exact["logistic"] is None
+    assert [(s.check, s.subject) for s in skipped] == [("exact", "logistic"), ("exact", "poisson")]
+
+
+def test_user_case_whose_model_raises_is_a_plugin_error(capsys, tmp_path, userland):
+    code = main(["run", "--case", "broken:RAISES_IN_MODEL", "--frontend", "pymc",
+                 "--out", str(tmp_path), *QUICK])
+    line = _one_line(capsys, code, 4)
+    assert line.startswith("glmcheck: plugin error:")
+    assert "raises_in_model" in line and "forgot a prior" in line and "broken" in line
+    record = json.loads((tmp_path / "run-001" / "results.json").read_text())
+    assert record["exit_code"] == 4 and "plugin error" in record["error"]
+
+
+def test_unexpected_exception_is_an_internal_error_not_a_failed_check(capsys, monkeypatch):
+    from glmcheck import cli
+
+    def boom(args):
+        return {}["missing"]
+
+    monkeypatch.setitem(cli._COMMANDS, "cases", boom)
+    line = _one_line(capsys, main(["cases"]), 4)
+    assert line.startswith("glmcheck: internal error: KeyError")
+    assert "bug in glmcheck" in line and "--debug" in line
+    with pytest.raises(KeyError):
+        main(["--debug", "cases"])
+
+
+def test_unexpected_exception_in_plugin_code_blames_the_plugin(capsys, monkeypatch, userland):
+    from glmcheck import cli
+    from glmcheck.cases import get_case
+
+    case = get_case("broken:RAISES_IN_MODEL")
+
+    def crash(args):
+        case.pymc_model(None)
+
+    monkeypatch.setitem(cli._COMMANDS, "cases", crash)
+    line = _one_line(capsys, main(["cases"]), 4)
+    assert "plugin error" in line and "'broken'" in line
+
+
+def test_builtin_case_that_bambi_cannot_build_is_a_failed_fit(monkeypatch):
+    """A built-in formula is known good: Bambi failing on it is a library regression (a failed
+    fit, 3), not bad input (2)."""
+    from glmcheck.cases import get_case
+    from glmcheck.errors import FitError
+    from glmcheck.frontends import build
+
+    def broken(data):
+        raise AttributeError("module 'bambi' has no attribute 'Model'")
+
+    monkeypatch.setattr(get_case("linear"), "bambi_model", broken)
+    with pytest.raises(FitError, match="Bambi could not build case 'linear'"):
+        build("linear", "bambi")
+
+
+@pytest.mark.slow
+def test_builtin_bambi_failure_exits_3_and_the_pymc_fit_goes_on(capsys, tmp_path, monkeypatch):
+    from glmcheck.cases import get_case
+
+    def broken(data):
+        raise AttributeError("module 'bambi' has no attribute 'Model'")
+
+    monkeypatch.setattr(get_case("linear"), "bambi_model", broken)
+    code = main(["check", "--case", "linear", "--check", "convergence", "--out", str(tmp_path),
+                 *QUICK])
+    assert code == 3, capsys.readouterr().err
+    record = json.loads((tmp_path / "run-001" / "results.json").read_text())
+    assert [(f["frontend"], f.get("status", "ok"), f.get("stage")) for f in record["fits"]] == [
+        ("pymc", "ok", None), ("bambi", "failed", "build")
+    ]
+    assert [c["frontends"] for c in record["checks"]] == [["pymc"]]
+
+
+@pytest.mark.slow
+def test_a_failed_fit_is_reported_and_the_matrix_goes_on(capsys, tmp_path, userland):
+    code = main(["check", "--case", "through_origin:CASE", "--sampler",
+                 "broken:FailingOnBambi", "--out", str(tmp_path), *QUICK])
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    assert "fit failed: through_origin · bambi · nutpie-fails-on-bambi (sample)" in captured.err
+    record = json.loads((tmp_path / "run-001" / "results.json").read_text())
+    assert record["exit_code"] == 3
+    status = {f["frontend"]: f.get("status", "ok") for f in record["fits"]}
+    assert status == {"pymc": "ok", "bambi": "failed"}
+    assert {(c["check"], tuple(c["frontends"])) for c in record["checks"]} >= {
+        ("convergence", ("pymc",)), ("recovery", ("pymc",))
+    }
+    assert any(s["check"] == "agreement" and "failed" in s["reason"] for s in record["skipped"])
+
+
+@pytest.mark.slow
+def test_a_failed_check_and_a_failed_fit_exit_with_the_fit_code(capsys, tmp_path, userland):
+    """4 > 3 > 1 > 0: a run with a failed check and a failed fit exits 3."""
+    code = main(["check", "--case", "through_origin:CASE", "--sampler", "broken:FailingOnBambi",
+                 "--check", "convergence", "--chains", "1", "--draws", "100", "--tune", "100",
+                 "--out", str(tmp_path)])
+    assert code == 3, capsys.readouterr().err
+    record = json.loads((tmp_path / "run-001" / "results.json").read_text())
+    assert [c["passed"] for c in record["checks"]] == [False]  # ESS < 400 from 100 draws
