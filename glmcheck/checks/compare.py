@@ -9,7 +9,7 @@ the same posterior both estimate the same expectation. Quantile MCSEs estimated 
 statistics (ArviZ's ``mcse(method="quantile")``) are noisy enough to give the z-scores heavy
 tails (measured: 18 times the nominal false-alarm rate against an exact reference), which this
 avoids. With K statistics, every |z| must stay below the Bonferroni threshold for a family
-false-alarm rate ``alpha`` (METHODS.md §2).
+false-alarm rate ``alpha`` (Vehtari et al. 2021, Bayesian Analysis 16(2), for the MCSE).
 """
 
 from __future__ import annotations
