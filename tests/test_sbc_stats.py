@@ -1,6 +1,7 @@
 """SBC statistics (glmcheck.stats.sbc): numpy/scipy only, seeded, fast. No PyMC."""
 
 import importlib.metadata
+import itertools
 import math
 
 import numpy as np
@@ -9,11 +10,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
+from conftest import require_modules
 from glmcheck.errors import MissingDependency, UsageError
 from glmcheck.stats import sbc
 
 PROPERTY = settings(max_examples=50, deadline=None, derandomize=True, database=None)
-ARVIZ_STATS_1 = int(importlib.metadata.version("arviz-stats").split(".")[0]) >= 1
+ARVIZ_STATS_VERSION = tuple(
+    int(part) for part in importlib.metadata.version("arviz-stats").split(".")[:2]
+)
+ARVIZ_STATS_1 = ARVIZ_STATS_VERSION >= (1, 0)
+#: arviz-stats releases known to ship arviz_stats.ecdf_utils.simulate_confidence_bands: 0.8 (the
+#: previous stack, with arviz 0.23) and 1.x (the current stack)
+ARVIZ_STATS_HAS_ECDF_UTILS = ARVIZ_STATS_VERSION >= (0, 8)
+#: false-alarm rate of each Monte Carlo test of the ECDF band test below
+FALSE_ALARM = 1e-6
+
+
+def import_ecdf_utils():
+    """arviz_stats.ecdf_utils: a plain import (a failure if absent) where the installed arviz-stats
+    is known to ship it; elsewhere skipped, or failed under GLMCHECK_REQUIRE_ALL=1."""
+    if not ARVIZ_STATS_HAS_ECDF_UTILS:
+        require_modules("arviz_stats.ecdf_utils")
+    import arviz_stats.ecdf_utils  # noqa: PLC0415
+
+    return arviz_stats.ecdf_utils
 
 
 def binomial_999(trials: int, prob: float) -> tuple[float, float]:
@@ -21,13 +41,38 @@ def binomial_999(trials: int, prob: float) -> tuple[float, float]:
     return stats.binom.interval(0.999, trials, prob)
 
 
-def band_level(lower, upper, n, z, n_sims=20000, seed=12345) -> float:
-    """Monte Carlo probability that the ECDF of n uniforms leaves the band [lower, upper]."""
+def binomial_interval(trials: int, prob: float, false_alarm: float = FALSE_ALARM):
+    """Central interval of Binomial(trials, prob) holding all but ``false_alarm`` of it."""
+    return stats.binom.interval(1 - false_alarm, trials, prob)
+
+
+def simulated_counts(n, z, n_sims, seed):
+    """ECDF counts of n uniforms at the grid z, n_sims times: cumulative multinomial counts."""
     rng = np.random.default_rng(seed)
     cells = np.diff(np.concatenate(([0.0], z, [1.0])))
-    counts = np.cumsum(rng.multinomial(n, cells, size=n_sims), axis=1)[:, :-1]
+    blocks = []
+    for start in range(0, n_sims, 50_000):
+        size = min(50_000, n_sims - start)
+        counts = np.cumsum(rng.multinomial(n, cells, size=size), axis=1)[:, :-1]
+        blocks.append(counts.astype(np.int32))
+    return np.concatenate(blocks)
+
+
+def leaves_band(counts, lower, upper, n) -> np.ndarray:
+    """Which simulated ECDFs leave the band [lower, upper] (ECDF values) somewhere."""
     lo, hi = np.rint(np.asarray(lower) * n), np.rint(np.asarray(upper) * n)
-    return float(np.mean(np.any((counts < lo) | (counts > hi), axis=1)))
+    return np.any((counts < lo) | (counts > hi), axis=1)
+
+
+def band_level(lower, upper, n, z, n_sims=20000, seed=12345) -> float:
+    """Monte Carlo probability that the ECDF of n uniforms leaves the band [lower, upper]."""
+    return float(np.mean(leaves_band(simulated_counts(n, z, n_sims, seed), lower, upper, n)))
+
+
+def exact_size(result) -> float:
+    """Exact probability that n uniforms fail the test: P(T < threshold)."""
+    return sbc.ecdf_band_cdf(np.nextafter(result.threshold, 0.0), result.n,
+                             n_points=result.eval_points.size + 1)
 
 
 # ------------------------------------------------------------------------------------------ rank
@@ -154,10 +199,12 @@ def test_ecdf_band_rejects_uniform_data_at_about_the_nominal_rate():
     p = np.array([r.p_value for r in results])
     lo, hi = binomial_999(400, 0.25)
     assert lo <= np.sum(p <= 0.25) <= hi
-    # the band's own level, measured independently of its simulation
+    # the band's own level, measured by simulation, is its exact size, a little below 0.05
     r = results[0]
-    level = band_level(r.lower, r.upper, 200, r.eval_points)
-    assert abs(level - 0.05) < 4 * math.sqrt(0.05 * 0.95 / r.n_simulations) + 0.005
+    size = exact_size(r)
+    assert 0.045 < size <= 0.05
+    lo, hi = binomial_999(20000, size)
+    assert lo <= band_level(r.lower, r.upper, 200, r.eval_points) * 20000 <= hi
     assert 0.95 < r.gamma < 1
 
 
@@ -195,17 +242,27 @@ def test_ecdf_band_power_against_mild_over_dispersion():
 )
 def test_p_value_below_alpha_exactly_when_the_ecdf_leaves_the_band(n, a, b, alpha, seed, n_points):
     u = np.random.default_rng(seed).beta(a, b, size=n)
-    r = sbc.ecdf_band_test(u, alpha=alpha, n_simulations=400, n_points=n_points, rng=seed % 3)
-    inside = bool(np.all((r.ecdf >= r.lower) & (r.ecdf <= r.upper)))
-    assert r.passed == inside == (r.p_value > alpha)
-    # the p-value is the fraction of simulated statistics <= the observed one
+    exact = sbc.ecdf_band_test(u, alpha=alpha, n_points=n_points)
+    simulated = sbc.ecdf_band_test(u, alpha=alpha, n_simulations=400, n_points=n_points,
+                                   rng=seed % 3)
+    for r in (exact, simulated):
+        inside = bool(np.all((r.ecdf >= r.lower) & (r.ecdf <= r.upper)))
+        assert r.passed == inside == (r.p_value > alpha)
+        assert 0 < r.p_value <= 1
+        # the band is a monotone envelope of counts
+        assert np.all(r.lower <= r.upper)
+        assert np.all(np.diff(r.lower) >= 0) and np.all(np.diff(r.upper) >= 0)
+        counts = np.searchsorted(np.sort(u), r.eval_points, side="right")
+        np.testing.assert_array_equal(r.ecdf, counts / n)
+    assert exact.method == "exact" and exact.n_simulations is None
+    assert exact.statistic == simulated.statistic
+    # the exact p-value is P(T <= observed) (to rounding; never below the underflow floor)
+    cdf = sbc.ecdf_band_cdf(exact.statistic, n, n_points=n_points)
+    assert exact.p_value == pytest.approx(max(cdf, sbc.ECDF_MIN_P_VALUE), rel=1e-9)
+    # the simulated one is (1 + #simulated statistics <= the observed one) / (1 + S)
     null = sbc.ecdf_band_null(n, n_points=n_points, n_simulations=400, rng=seed % 3)
-    assert r.p_value == np.mean(null <= r.statistic)
-    # the band is a monotone envelope of counts
-    assert np.all(r.lower <= r.upper)
-    assert np.all(np.diff(r.lower) >= 0) and np.all(np.diff(r.upper) >= 0)
-    counts = np.searchsorted(np.sort(u), r.eval_points, side="right")
-    np.testing.assert_array_equal(r.ecdf, counts / n)
+    assert simulated.method == "simulated" and simulated.n_simulations == 400
+    assert simulated.p_value == (1 + np.sum(null <= simulated.statistic)) / 401
 
 
 def test_ecdf_band_is_the_central_binomial_interval_at_level_gamma():
@@ -216,12 +273,86 @@ def test_ecdf_band_is_the_central_binomial_interval_at_level_gamma():
     assert np.mean(lo == r.lower * 150) > 0.9 and np.mean(hi == r.upper * 150) > 0.9
 
 
+def test_exact_null_cdf_matches_enumeration():
+    """P(T <= v) against all multinomial outcomes of a few tiny (n, K), at every attainable v."""
+    for n, cells in ((4, 4), (6, 3), (5, 5), (3, 7), (1, 2)):
+        z = np.arange(1, cells) / cells
+        probs = {}
+        for outcome in itertools.product(range(n + 1), repeat=cells):
+            if sum(outcome) != n:
+                continue
+            prob = stats.multinomial.pmf(outcome, n, np.full(cells, 1 / cells))
+            t = float(sbc._statistic(np.cumsum(outcome)[:-1], n, z))
+            probs[t] = probs.get(t, 0.0) + prob
+        values = sorted(probs)
+        expected = np.cumsum([probs[v] for v in values])
+        got = [sbc.ecdf_band_cdf(v, n, n_points=cells) for v in values]
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_p_value_is_never_zero_and_reaches_holm_levels():
+    """A grossly non-uniform quantity among m = 25 gets p <= alpha / m (Holm's first step), with
+    p > 0 even where the old fixed 2000-simulation null could only say 0."""
+    alpha, m = 0.01, 25
+    rng = np.random.default_rng(11)
+    gross = sbc.ecdf_band_test(rng.uniform(size=200) ** 3, alpha=alpha)
+    assert 0 < gross.p_value <= alpha / m and not gross.passed
+    assert gross.p_value == pytest.approx(sbc.ecdf_band_cdf(gross.statistic, 200), rel=1e-9)
+    uniform = [sbc.ecdf_band_test(rng.uniform(size=200), alpha=alpha).p_value
+               for _ in range(m - 1)]
+    assert sbc.holm([gross.p_value, *uniform], alpha)[0]
+    # all PIT values in one cell: the probability underflows; the p-value is floored, not 0
+    extreme = sbc.ecdf_band_test(np.full(1000, 0.001), alpha=alpha)
+    assert extreme.p_value == sbc.ECDF_MIN_P_VALUE and not extreme.passed
+
+
+def test_size_at_the_holm_level_is_nominal():
+    """Uniform data fail at p <= 0.01 / 25 = 4e-4 (Holm's first step for 25 quantities) at
+    about that rate: 200 000 simulated ECDFs of N = 200 against the band at alpha = 4e-4 (the
+    ECDF leaves the band exactly when p <= alpha). The old fixed null (2000 simulations, p = k /
+    2000) failed only 0.22x as often. Every comparison at false-alarm rate 1e-6 (/3)."""
+    n, level, n_sims = 200, 0.01 / 25, 200_000
+    r = sbc.ecdf_band_test(np.random.default_rng(0).uniform(size=n), alpha=level)
+    counts = simulated_counts(n, r.eval_points, n_sims, seed=2025)
+    out = leaves_band(counts, r.lower, r.upper, n)
+    lo, hi = binomial_interval(n_sims, level, FALSE_ALARM / 3)
+    assert lo <= out.sum() <= hi, out.sum()
+    # the exact size is a little below the level (the statistic is discrete) and matches
+    size = exact_size(r)
+    assert 0.9 * level < size <= level
+    lo, hi = binomial_interval(n_sims, size, FALSE_ALARM / 3)
+    assert lo <= out.sum() <= hi, (out.sum(), size)
+    # Holm over 25 independent uniform quantities rejects one iff the smallest p <= 4e-4
+    families = out.reshape(-1, 25).any(axis=1)
+    family_rate = 1 - (1 - size) ** 25  # about 0.01
+    lo, hi = binomial_interval(families.size, family_rate, FALSE_ALARM / 3)
+    assert lo <= families.sum() <= hi, (families.sum(), family_rate)
+
+
+def test_exact_size_matches_simulation_at_several_levels():
+    """The exact null CDF against 100 000 simulated ECDFs (N = 150, K = 100) at five levels."""
+    n, n_sims = 150, 100_000
+    u = np.random.default_rng(1).uniform(size=n)
+    counts = None
+    for level in (0.3, 0.05, 0.01, 1e-3, 4e-4):
+        r = sbc.ecdf_band_test(u, alpha=level)
+        if counts is None:
+            counts = simulated_counts(n, r.eval_points, n_sims, seed=77)
+        size = exact_size(r)
+        assert 0.85 * level < size <= level, (level, size)
+        lo, hi = binomial_interval(n_sims, size, FALSE_ALARM / 5)
+        assert lo <= leaves_band(counts, r.lower, r.upper, n).sum() <= hi, level
+
+
 def test_ecdf_band_generator_rng_and_validation():
     u = np.random.default_rng(4).uniform(size=80)
     r1 = sbc.ecdf_band_test(u, rng=np.random.default_rng(9), n_simulations=300)
     r2 = sbc.ecdf_band_test(u, rng=np.random.default_rng(9), n_simulations=300)
     assert r1.p_value == r2.p_value and r1.gamma == r2.gamma
-    assert sbc.ecdf_band_test(u).p_value == sbc.ecdf_band_test(u, rng=0).p_value  # default seed
+    default = sbc.ecdf_band_test(u, n_simulations=300)
+    assert default.p_value == sbc.ecdf_band_test(u, rng=0, n_simulations=300).p_value
+    with pytest.raises(UsageError, match="rng only with n_simulations"):
+        sbc.ecdf_band_test(u, rng=0)  # the exact p-value uses no random numbers
     with pytest.raises(UsageError, match="alpha=1.5"):
         sbc.ecdf_band_test(u, alpha=1.5)
     with pytest.raises(UsageError, match=r"PIT values in \[0, 1\]"):
@@ -243,7 +374,7 @@ def test_same_statistic_as_arviz_stats_on_the_same_uniform_draws():
     term is nan and Python's ``min(lower, nan)`` drops it; and gamma is a linearly interpolated
     quantile.
     """
-    ecdf_utils = pytest.importorskip("arviz_stats.ecdf_utils")
+    ecdf_utils = import_ecdf_utils()
     n, n_sims = 128, 200
     z = np.arange(1, n) / n
     gamma_arviz = ecdf_utils.simulate_confidence_bands(
@@ -268,10 +399,11 @@ def test_band_agrees_with_arviz_stats_simulated_band():
     # band limits differ by at most one count (simulation error in gamma)
     assert np.max(np.abs(np.rint((theirs.lower - ours.lower) * n))) <= 1
     assert np.max(np.abs(np.rint((theirs.upper - ours.upper) * n))) <= 1
-    # both bands have level alpha within simulation error
-    for band, sims in ((ours, ours.n_simulations), (theirs, 1000)):
-        level = band_level(band.lower, band.upper, n, ours.eval_points)
-        assert abs(level - 0.05) < 4 * math.sqrt(0.05 * 0.95 / sims) + 0.01
+    # both bands have level alpha within simulation error (ours: its exact size)
+    lo, hi = binomial_999(20000, exact_size(ours))
+    assert lo <= band_level(ours.lower, ours.upper, n, ours.eval_points) * 20000 <= hi
+    level = band_level(theirs.lower, theirs.upper, n, ours.eval_points)
+    assert abs(level - 0.05) < 4 * math.sqrt(0.05 * 0.95 / 1000) + 0.01
 
 
 def test_band_agrees_with_arviz_exact_optimized_band():
@@ -281,7 +413,7 @@ def test_band_agrees_with_arviz_exact_optimized_band():
         theirs = sbc.arviz_ecdf_band(n, n_points=n, method="optimized")
     except MissingDependency:
         pytest.skip("arviz 0.x (arviz.stats.ecdf_utils) is not installed")
-    ours = sbc.ecdf_band_test(np.full(n, 0.5), n_points=n, n_simulations=4000)
+    ours = sbc.ecdf_band_test(np.full(n, 0.5), n_points=n)
     assert np.max(np.abs(np.rint((theirs.lower - ours.lower) * n))) <= 1
     assert np.max(np.abs(np.rint((theirs.upper - ours.upper) * n))) <= 1
     assert abs(band_level(theirs.lower, theirs.upper, n, ours.eval_points) - 0.05) < 0.01

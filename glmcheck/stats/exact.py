@@ -1,4 +1,4 @@
-"""Exact reference posterior of a Gaussian linear model (METHODS.md section 4).
+"""Exact reference posterior of a Gaussian linear model.
 
 Model::
 
@@ -6,7 +6,8 @@ Model::
 
 with ``p(sigma)`` any one-dimensional density given as a log-density function of sigma
 (it need not be normalised). This is the conditionally conjugate grid technique of Gelman et
-al., BDA3 sections 5.4 and 14.2:
+al., Bayesian Data Analysis, 3rd ed. (2013), sections 5.4 and 14.2 (the marginal posterior of the
+variance parameter on a grid, then the conjugate conditional of the coefficients):
 
 - given sigma, ``beta | sigma, y ~ N(m_sigma, V_sigma)`` with
   ``V_sigma = (X'X / sigma^2 + S^-1)^-1`` and ``m_sigma = V_sigma (X'y / sigma^2 + S^-1 m)``,
@@ -35,11 +36,23 @@ converge geometrically fast for a smooth density that vanishes at both ends; the
 uses composite Gauss-Legendre quadrature on the grid intervals, and coefficient quantiles solve
 the mixture CDF ``sum_g w_g Phi((t - m_g) / sqrt(V_g)) = p`` with Brent's method.
 
+Draws (:meth:`ExactPosterior.draws`) are exact rejection samples of ``t`` from a piecewise-constant
+envelope on the grid's range (Devroye, Non-Uniform Random Variate Generation, 1986, section II.3),
+then ``beta | sigma`` from its normal conditional. The envelope bounds ``log N(y; ...)`` and the
+Jacobian on each interval ``[a, b]`` provably: the terms ``(n - p) 2t + sum log(sigma^2 + lam^2)``
+increase and ``c0 / sigma^2 + sum v^2 / (sigma^2 + lam^2)`` decrease in ``t``, so the log likelihood
+is at most ``-1/2 [n log 2 pi + increasing(a) + decreasing(b)]`` there, and ``t <= b``. The prior
+(any function) is bounded by its largest value at five equally spaced points of the interval plus
+the largest change between neighbouring points; a candidate above the envelope (a prior that
+varies faster than that) raises the envelope of its interval and restarts the draws of that call,
+so that all returned draws come from one envelope that bounded every density value evaluated.
+
 Only numpy and scipy are used.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +77,16 @@ _COARSE_POINTS = 601
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(6)
 _LOG_2PI = math.log(2.0 * math.pi)
 _VERY_NEGATIVE = -1e300
+#: the sampler splits each grid interval so that the envelope is on average about this far (in log
+#: density) above the density, i.e. about 97 % of the candidates are accepted
+_SAMPLER_SLACK = 0.03
+_SAMPLER_MAX_SPLIT = 64
+#: the prior is evaluated at this many equal steps per sampler interval (ends included: steps + 1)
+_PRIOR_STEPS = 4
+#: draws() restarts at most this often after a candidate above the envelope, then gives up
+_SAMPLER_MAX_RESTARTS = 100
+#: candidates per batch of the sampler (bounds its memory)
+_SAMPLER_BATCH = 1 << 20
 
 
 # --------------------------------------------------------------------------- the model
@@ -104,6 +127,21 @@ class _Model:
         quad = self.c0 / s2[..., 0] + np.sum(self.v**2 / d, axis=-1)
         logdet = (self.n - self.p) * 2.0 * t + np.sum(np.log(d), axis=-1)
         return -0.5 * (self.n * _LOG_2PI + logdet + quad)
+
+    def _monotone_parts(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``loglik = -1/2 [n log 2 pi + inc(t) + dec(t)]``; inc increases, dec decreases in t."""
+        t = np.asarray(t, dtype=float)
+        s2 = np.exp(2.0 * t)[..., None]
+        d = s2 + self.lam2
+        inc = (self.n - self.p) * 2.0 * t + np.sum(np.log(d), axis=-1)
+        dec = self.c0 / s2[..., 0] + np.sum(self.v**2 / d, axis=-1)
+        return inc, dec
+
+    def loglik_upper(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """An upper bound of ``loglik`` on each interval ``[a, b]`` (exact up to rounding)."""
+        inc_a, _ = self._monotone_parts(a)
+        _, dec_b = self._monotone_parts(b)
+        return -0.5 * (self.n * _LOG_2PI + inc_a + dec_b)
 
     def log_prior_sigma(self, sigma: np.ndarray) -> np.ndarray:
         sigma = np.asarray(sigma, dtype=float)
@@ -327,6 +365,113 @@ def _sigma_quantile(grid: _Grid, p: float) -> float:
     return math.exp(optimize.brentq(g, a, b, xtol=1e-14, rtol=4e-15))
 
 
+# --------------------------------------------------------------------------- the sampler
+
+
+def _times_transpose(A: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``A @ M.T`` for a tall A; column by column when A is narrow (numpy's matmul is slow)."""
+    if A.shape[1] > 16:
+        return A @ M.T
+    out = np.zeros((A.shape[0], M.shape[0]))
+    for j in range(A.shape[1]):
+        out += A[:, j, None] * M[:, j]
+    return out
+
+
+class _Envelope:
+    """Piecewise-constant upper bound of the density of t on equal intervals of the grid's range.
+
+    ``log_env[j]`` bounds ``logpost_t - lp_max`` on ``[lo[j], lo[j] + h]`` (see the module
+    docstring); it is raised, never lowered, when a candidate exceeds it.
+    """
+
+    def __init__(self, grid: _Grid) -> None:
+        self.model, self.lp_max = grid.model, grid.lp_max
+        t0, t1, cells = float(grid.t[0]), float(grid.t[-1]), len(grid.t) - 1
+        self._build(t0, t1, cells)
+        # split the grid's intervals so that the average slack of the envelope is small
+        slack = float(self.log_env_mass_weighted_slack())
+        split = int(np.clip(math.ceil(slack / _SAMPLER_SLACK), 1, _SAMPLER_MAX_SPLIT))
+        if split > 1:
+            self._build(t0, t1, cells * split)
+        self.restarts = 0
+
+    def _build(self, t0: float, t1: float, cells: int) -> None:
+        model = self.model
+        edges = np.linspace(t0, t1, cells + 1)
+        a, b = edges[:-1], edges[1:]
+        lik = model.loglik_upper(a, b) + b  # log likelihood and Jacobian, provably
+        points = np.linspace(t0, t1, _PRIOR_STEPS * cells + 1)
+        prior = model.log_prior_sigma(np.exp(points))
+        rows = np.lib.stride_tricks.sliding_window_view(prior, _PRIOR_STEPS + 1)[::_PRIOR_STEPS]
+        finite = np.isfinite(rows)
+        top = np.where(finite, rows, -np.inf).max(axis=1)
+        with np.errstate(invalid="ignore"):
+            steps = np.abs(np.diff(rows, axis=1))
+        steps = np.where(np.isfinite(steps), steps, 0.0).max(axis=1)
+        ok = np.isfinite(top)
+        top = np.where(ok, top, 0.0)
+        # + rounding of sums of terms of size |lik|: a relative 1e-12 is far above it
+        bound = lik + top + steps + 1e-12 * (np.abs(lik) + np.abs(top)) + 1e-12
+        self.lo, self.h = a, (t1 - t0) / cells
+        self.lp_ends = model.logpost_t(edges) - self.lp_max
+        self.log_env = np.where(ok, bound - self.lp_max, -np.inf)
+        self._update_cdf()
+
+    def _update_cdf(self) -> None:
+        m = float(np.max(self.log_env))
+        cdf = np.cumsum(np.exp(self.log_env - m))
+        self.cdf = cdf / cdf[-1]
+        # about the acceptance rate (the batch size of the sampler depends on it, nothing else)
+        gap = self._gaps()
+        self.accept = float(np.clip(gap[0] @ np.exp(-gap[1]), 0.05, 1.0))
+
+    def _gaps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Envelope masses and the envelope minus the density's larger end value, where mass > 0."""
+        mass = np.diff(np.concatenate([[0.0], self.cdf]))
+        keep = mass > 0
+        upper = np.maximum(self.lp_ends[:-1], self.lp_ends[1:])[keep]
+        gap = np.minimum(self.log_env[keep] - upper, 50.0)  # -inf ends: the gap is at most huge
+        return mass[keep], gap
+
+    def log_env_mass_weighted_slack(self) -> float:
+        mass, gap = self._gaps()
+        return float(mass @ gap)
+
+    def _attempt(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        """n draws of t, or None after raising the envelope where a candidate exceeded it."""
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            need = n - filled
+            size = min(_SAMPLER_BATCH, int(need / self.accept * 1.05) + 16)
+            j = np.minimum(np.searchsorted(self.cdf, rng.random(size), side="right"),
+                           len(self.cdf) - 1)
+            cand = self.lo[j] + self.h * rng.random(size)
+            excess = self.model.logpost_t(cand) - self.lp_max - self.log_env[j]
+            above = excess > 0
+            if above.any():
+                bad = j[above]
+                np.maximum.at(self.log_env, bad, self.log_env[bad] + excess[above] + 0.1)
+                self._update_cdf()
+                self.restarts += 1
+                return None
+            take = cand[np.log(rng.random(size)) < excess][:need]
+            out[filled : filled + take.size] = take
+            filled += take.size
+        return out
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        for _ in range(_SAMPLER_MAX_RESTARTS):
+            t = self._attempt(n, rng)
+            if t is not None:
+                return t
+        raise UsageError(  # pragma: no cover - needs a prior with many narrow spikes
+            "expected sigma_logpdf to vary smoothly on the scale of the grid, but the sampler "
+            f"met values above its envelope {_SAMPLER_MAX_RESTARTS} times; raise grid_points"
+        )
+
+
 # --------------------------------------------------------------------------- the result
 
 
@@ -394,45 +539,34 @@ class ExactPosterior:
             raise UsageError(f"expected a positive finite sigma but got {sigma!r}")
         return self._grid.model.cond_cov(sigma)
 
+    @functools.cached_property
+    def _envelope(self) -> _Envelope:
+        return _Envelope(self._grid)
+
     def draws(self, n: int, rng=None) -> dict[str, np.ndarray]:
         """``n`` independent exact posterior draws, as ``{name: array of shape (n,)}``.
 
-        sigma is drawn from its grid density by choosing a grid interval with its
-        Gauss-Legendre mass and then rejection sampling inside it (a tail mass of about
-        exp(-50) beyond the grid is ignored); the coefficients are then drawn from
-        ``N(m_sigma, V_sigma)``. ``rng`` is a numpy Generator or a seed.
+        ``t = log sigma`` is drawn by rejection from a piecewise-constant envelope of its density
+        on the grid's range (a tail mass of about exp(-50) beyond the grid is left out), so its
+        draws are exact whenever the envelope bounds the density: provably for the likelihood
+        and the Jacobian, and checked at every candidate for the prior (see the module
+        docstring). The coefficients are then drawn from ``N(m_sigma, V_sigma)``. ``rng`` is a
+        numpy Generator or a seed.
         """
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise UsageError(f"expected a non-negative whole number of draws but got {n!r}")
         n = int(n)
         rng = np.random.default_rng(rng)
-        grid, model = self._grid, self._grid.model
-        t_nodes = grid.t
-        h = t_nodes[1] - t_nodes[0]
-        probs = np.diff(grid.cum) / grid.cum[-1]
-        cdf = np.cumsum(probs)
-        t = np.empty(n)
-        todo = np.arange(n)
-        while todo.size:
-            i = np.minimum(np.searchsorted(cdf, rng.random(todo.size) * cdf[-1], side="right"),
-                           len(probs) - 1)
-            cand = t_nodes[i] + h * rng.random(todo.size)
-            # envelope: the largest of the log density at the interval's ends and
-            # Gauss-Legendre nodes, plus a margin far above the curvature inside one interval
-            ends = np.maximum(grid.lp[i], grid.lp[i + 1])
-            inner = model.logpost_t(0.5 * (t_nodes[i] + t_nodes[i + 1])[:, None]
-                                    + 0.5 * h * _GL_NODES).max(axis=1)
-            env = np.maximum(ends, inner) + 0.05
-            accept = np.log(rng.random(todo.size)) < model.logpost_t(cand) - env
-            t[todo[accept]] = cand[accept]
-            todo = todo[~accept]
+        model = self._grid.model
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            t = self._envelope.sample(n, rng)
         sigma = np.exp(t)
         s2 = sigma[:, None] ** 2
         a = model.lam * model.v / (s2 + model.lam2)
-        mean = model.m + model.s * (a @ model.Wp.T)
+        mean = model.m + model.s * _times_transpose(a, model.Wp)
         f = np.sqrt(s2 / (s2 + model.lam2_full))
         eps = rng.standard_normal((n, model.k))
-        beta = mean + model.s * ((f * eps) @ model.W.T)
+        beta = mean + model.s * _times_transpose(f * eps, model.W)
         out = {name: beta[:, j].copy() for j, name in enumerate(self.coef_names)}
         out[self.sigma_name] = sigma
         return out

@@ -1,30 +1,34 @@
-"""Statistics of simulation-based calibration (METHODS.md section 1), numpy and scipy only.
+"""Statistics of simulation-based calibration, numpy and scipy only.
 
-SBC (Talts et al. 2018) draws theta* from the prior, simulates y, fits, and ranks theta* among L
-(thinned) posterior draws. If simulator and inference agree the rank is uniform on {0, ..., L}.
-This module turns ranks into tests; it knows nothing about PyMC:
+SBC (Talts, Betancourt, Simpson, Vehtari & Gelman 2018, arXiv:1804.06788) draws theta* from the
+prior, simulates y, fits, and ranks theta* among L (thinned) posterior draws. If simulator and
+inference agree the rank is uniform on {0, ..., L}. This module turns ranks into tests; it knows
+nothing about PyMC:
 
 - :func:`rank` / :func:`ranks`: rank of the true value, ties broken uniformly at random;
 - :func:`thin` / :func:`auto_thin_factor`: thin (chain, draw, ...) arrays by a fixed factor or to
   about the effective sample size;
 - :func:`pit`: PIT values ``u = (r + U) / (L + 1)``, continuous uniform on (0, 1) under the null;
 - :func:`ecdf_band_test`: the simultaneous ECDF band test of Saeilynoja, Buerkner & Vehtari
-  (2022), with a Monte Carlo p-value so that callers can correct across parameters;
+  (2022, Statistics and Computing 32:32), with an exact p-value (:func:`ecdf_band_cdf`) so that
+  callers can correct across parameters (Holm needs p-values down to alpha / m);
 - :func:`chisq_test`: the classic chi-square test of binned ranks (weaker fallback);
 - :func:`uniformity_pvalue`: arviz-stats 1.x ``uniformity_test`` (``pot_c``) on PIT values;
 - :func:`holm`: Holm-Bonferroni step-down rejections (family-wise error control).
 
-Why :func:`ecdf_band_test` uses its own simulation. arviz-stats (0.8 and 1.x) has the simulation
-method in ``arviz_stats.ecdf_utils.simulate_confidence_bands``, but it returns only the
-(1 - alpha)-quantile gamma, not the simulated null distribution, and a p-value ("the smallest
-alpha at which the test fails") needs that distribution. The own implementation uses the same
-statistic, the same evaluation grid (``z_i = i / K``) and the same band construction (central
-Binomial(N, z) intervals at level gamma); :func:`arviz_ecdf_band` returns arviz's own band so that
-the two can be compared (the tests do). Two differences from arviz-stats, both deliberate: the
-counts are kept as integers (arviz computes ``(ecdf * N).astype(int)``, which truncates e.g.
-29/100 * 100 = 28.999... to 28), and gamma is an order statistic of the simulated values rather
-than a linearly interpolated quantile, which makes ``p_value <= alpha`` hold exactly when the ECDF
-leaves the band.
+Why :func:`ecdf_band_test` has its own null distribution. arviz-stats (0.8 and 1.x) has the
+simulation method in ``arviz_stats.ecdf_utils.simulate_confidence_bands``, but it returns only the
+(1 - alpha)-quantile gamma, not the null distribution, and a p-value ("the smallest alpha at which
+the test fails") needs that distribution. The own implementation uses the same statistic, the
+same evaluation grid (``z_i = i / K``) and the same band construction (central Binomial(N, z)
+intervals at level gamma), but computes the null distribution of the statistic exactly, by a
+recursion over the grid like the one behind the optimization-based band of Saeilynoja et al.
+(2022) (a simulated null, :func:`ecdf_band_null`, remains available). :func:`arviz_ecdf_band`
+returns arviz's own band so that the two can be compared (the tests do). Two further
+differences from arviz-stats, both deliberate: the counts are kept as integers (arviz computes
+``(ecdf * N).astype(int)``, which truncates e.g. 29/100 * 100 = 28.999... to 28), and gamma comes
+from an attainable value of the statistic rather than a linearly interpolated quantile, which
+makes ``p_value <= alpha`` hold exactly when the ECDF leaves the band.
 """
 
 from __future__ import annotations
@@ -49,16 +53,20 @@ __all__ = [
     "pit",
     "ecdf_band_test",
     "ecdf_band_null",
+    "ecdf_band_cdf",
     "arviz_ecdf_band",
     "chisq_test",
     "uniformity_pvalue",
     "holm",
     "DEFAULT_SIMULATIONS",
     "DEFAULT_MAX_POINTS",
+    "ECDF_MIN_P_VALUE",
 ]
 
-#: simulated uniform samples behind gamma and the p-value of :func:`ecdf_band_test`
+#: default size of the simulated null of :func:`ecdf_band_null`
 DEFAULT_SIMULATIONS = 2000
+#: the exact p-value of :func:`ecdf_band_test` is reported as at least this (where it underflows)
+ECDF_MIN_P_VALUE = 1e-300
 #: the default grid has K = min(N, DEFAULT_MAX_POINTS) cells, i.e. K - 1 interior points
 DEFAULT_MAX_POINTS = 100
 #: the default seed of the band simulation, so that the band is a fixed function of N
@@ -227,11 +235,16 @@ class EcdfBandResult:
     """Outcome of :func:`ecdf_band_test`.
 
     ``lower``, ``upper`` and ``ecdf`` are ECDF values (counts / n) at ``eval_points``; the band
-    is the central Binomial(n, z) interval of pointwise level ``gamma``. ``p_value`` is the
-    fraction of simulated uniform samples whose statistic (the smallest two-sided binomial tail
-    probability over the grid) is <= the observed one: the smallest alpha at which the test
-    fails, so ``passed == (p_value > alpha)``. Its resolution is ``1 / n_simulations`` and it is
-    0 when the data are more extreme than every simulation.
+    is the central Binomial(n, z) interval of pointwise level ``gamma``: the counts whose two
+    binomial tail probabilities are both >= ``threshold``. ``p_value`` is the probability, for n
+    uniforms, of a statistic (the smallest two-sided binomial tail probability over the grid)
+    <= the observed one. ``method="exact"``: computed exactly (:func:`ecdf_band_cdf`), never 0
+    (values below 1e-300, where floating point underflows, are reported as
+    ``ECDF_MIN_P_VALUE``, which is conservative). ``method="simulated"``: the Monte Carlo p-value
+    ``(1 + k) / (1 + S)`` with k of ``S = n_simulations`` simulated statistics <= the observed
+    one, never below ``1 / (1 + S)``; ``n_simulations`` is S, or None for the exact p-value.
+    Either way ``passed == (p_value > alpha)`` and the ECDF
+    leaves the band exactly when the test fails.
     """
 
     passed: bool
@@ -245,7 +258,8 @@ class EcdfBandResult:
     lower: np.ndarray
     upper: np.ndarray
     n: int
-    n_simulations: int
+    n_simulations: int | None
+    method: str = "exact"
 
     @property
     def outside(self) -> np.ndarray:
@@ -262,17 +276,136 @@ def _grid(n: int, n_points: int | None) -> np.ndarray:
     return np.arange(1, cells) / cells
 
 
-def _tails(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
-    """min(P(K <= k), P(K >= k)) for K ~ Binomial(n, z), elementwise."""
+def _tail_pair(counts: np.ndarray, n: int, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(K <= k) and P(K >= k) for K ~ Binomial(n, z), elementwise."""
     counts = np.asarray(counts, dtype=np.int64)
     lower = special.bdtr(counts, n, z)
     upper = np.where(counts > 0, special.bdtrc(counts - 1, n, z), 1.0)
-    return np.minimum(lower, upper)
+    return lower, upper
+
+
+def _tails(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
+    """min(P(K <= k), P(K >= k)) for K ~ Binomial(n, z), elementwise."""
+    return np.minimum(*_tail_pair(counts, n, z))
 
 
 def _statistic(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
     """Smallest two-sided tail probability over the grid (last axis); small = non-uniform."""
     return _tails(counts, n, z).min(axis=-1)
+
+
+# ---- the exact null distribution of the statistic
+
+
+class _ExactNull:
+    """Exact null CDF of the band statistic for n uniforms on the grid ``z_i = i / K``.
+
+    ``T = min_i tail_i(N F(z_i))`` is <= v unless every cumulative count stays in the set of
+    counts whose two tails are both > v. The probability of staying inside is a recursion over
+    the K cells: the multinomial counts of n uniforms in K equal cells are independent
+    Poisson(n / K) counts conditioned on their sum being n (the device of Moscovich & Nadler
+    2017, Statistics & Probability Letters 123, for boundary-crossing probabilities; Saeilynoja
+    et al. 2022 compute their optimization-based band with a recursion of this kind), so
+    ``pi_i(j) = P(counts inside before i, S_i = j)`` is a convolution of the previous
+    ``pi`` with the Poisson(n / K) pmf, and the probability of leaving the set is accumulated
+    as a sum of positive first-exit terms ``pi_i(j) P(Poisson(n (K - i) / K) = n - j)`` (divided
+    by ``P(Poisson(n) = n)``), so that small probabilities keep their relative accuracy.
+    """
+
+    def __init__(self, n: int, n_cells: int) -> None:
+        self.n, self.cells = n, n_cells
+        z = np.arange(1, n_cells) / n_cells
+        k = np.arange(n + 1)
+        # exactly the floating-point values that _statistic computes for these counts
+        self.lower, self.upper = _tail_pair(k[None, :], n, z[:, None])
+        values = np.unique(np.minimum(self.lower, self.upper))
+        self.values = values
+        mu = n / n_cells
+        self.kernel = _poisson_pmf(k, mu)
+        self.kernel = self.kernel[: int(np.flatnonzero(self.kernel)[-1]) + 1]
+        # finish[i, j] = P(Poisson(mu (K - 1 - i)) = n - j): the cells after grid point i + 1
+        remaining = mu * (n_cells - 1 - np.arange(n_cells - 1))
+        self.finish = _poisson_pmf((n - k)[None, :], remaining[:, None])
+        self.norm = float(_poisson_pmf(np.array(n), float(n)))
+        self._thresholds: dict[float, tuple[float, float, float]] = {}
+
+    def exit_probability(self, inside: np.ndarray) -> float:
+        """P(some cumulative count leaves ``inside``), a (K - 1) x (n + 1) boolean table."""
+        n = self.n
+        pi = self.kernel[: n + 1]  # S_1 = the first cell's count, for S_1 = 0..len(pi) - 1
+        offset = 0
+        exits = 0.0
+        for i in range(self.cells - 1):
+            support = np.arange(offset, offset + pi.size)
+            ok = inside[i, support]
+            exits += float(pi[~ok] @ self.finish[i, support[~ok]])
+            where = np.flatnonzero(ok)
+            if where.size == 0:
+                return exits / self.norm
+            lo, hi = int(where[0]), int(where[-1])
+            pi = np.where(ok[lo : hi + 1], pi[lo : hi + 1], 0.0)
+            offset += lo
+            if i < self.cells - 2:
+                pi = np.convolve(pi, self.kernel)[: n + 1 - offset]
+        return exits / self.norm
+
+    def cdf(self, v: float) -> float:
+        """P(T <= v) under uniformity."""
+        inside = (self.lower > v) & (self.upper > v)
+        return min(self.exit_probability(inside), 1.0)
+
+    def threshold(self, alpha: float) -> tuple[float, float, float]:
+        """The smallest attainable value t with P(T <= t) > alpha, P(T <= t), and P(T < t)."""
+        if alpha not in self._thresholds:
+            values = self.values
+            lo, hi = -1, values.size - 1  # cdf(values[lo]) <= alpha < cdf(values[hi])
+            f_lo, f_hi = 0.0, self.cdf(float(values[hi]))
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                f_mid = self.cdf(float(values[mid]))
+                if f_mid > alpha:
+                    hi, f_hi = mid, f_mid
+                else:
+                    lo, f_lo = mid, f_mid
+            self._thresholds[alpha] = (float(values[hi]), f_hi, f_lo)
+        return self._thresholds[alpha]
+
+    def band(self, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest count with both tails >= threshold, per grid point."""
+        ok = (self.lower >= threshold) & (self.upper >= threshold)
+        k = np.arange(self.n + 1)
+        lower = np.where(ok, k, self.n + 1).min(axis=1)
+        upper = np.where(ok, k, -1).max(axis=1)
+        return lower, upper
+
+
+def _poisson_pmf(k: np.ndarray, mu) -> np.ndarray:
+    k = np.asarray(k, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.exp(special.xlogy(k, mu) - mu - special.gammaln(k + 1))
+    return np.where(k >= 0, out, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _exact_null(n: int, n_cells: int) -> _ExactNull:
+    return _ExactNull(n, n_cells)
+
+
+def ecdf_band_cdf(statistic: float, n: int, n_points: int | None = None) -> float:
+    """Exact ``P(T <= statistic)`` for the band statistic T of n uniforms (see ``_ExactNull``).
+
+    The grid is that of :func:`ecdf_band_test` (``n_points`` cells, default ``min(n, 100)``).
+    Cost: O(K n w) for K cells and band width w, a few ms for n = 200 and K = 100.
+    """
+    n = _positive_int(n, "n")
+    z = _grid(n, n_points)
+    if isinstance(statistic, bool) or not isinstance(statistic, numbers.Real):
+        raise UsageError(f"expected a real statistic but got statistic={statistic!r}")
+    return _exact_null(n, z.size + 1).cdf(float(statistic))
+
+
+# ---- the simulated null distribution of the statistic
 
 
 def _simulate_null(n: int, z: np.ndarray, n_simulations: int, rng: np.random.Generator):
@@ -298,7 +431,7 @@ def _cached_null(n: int, n_cells: int, n_simulations: int, seed: int) -> np.ndar
 def ecdf_band_null(
     n: int, n_points: int | None = None, n_simulations: int = DEFAULT_SIMULATIONS, rng=None
 ) -> np.ndarray:
-    """Sorted null distribution of the band statistic for samples of ``n`` uniforms.
+    """Sorted simulated null distribution of the band statistic for samples of ``n`` uniforms.
 
     ``rng`` is a Generator (fresh simulation) or an int seed / None (= ``DEFAULT_BAND_SEED``;
     cached per ``(n, grid, n_simulations, seed)``). The result is read-only.
@@ -337,7 +470,7 @@ def ecdf_band_test(
     u: np.ndarray,
     alpha: float = 0.05,
     rng=None,
-    n_simulations: int = DEFAULT_SIMULATIONS,
+    n_simulations: int | None = None,
     n_points: int | None = None,
 ) -> EcdfBandResult:
     """Simultaneous ECDF band test of uniformity (Saeilynoja, Buerkner & Vehtari 2022).
@@ -345,31 +478,61 @@ def ecdf_band_test(
     ``u`` are N PIT values. The grid is ``z_i = i / K``, ``i = 1..K-1``, with ``K = n_points`` or
     ``min(N, 100)`` (arviz-stats uses K = N). Under uniformity the count ``N F(z)`` is
     Binomial(N, z); the statistic is the smallest two-sided tail probability
-    ``min_z min(P(K <= k), P(K >= k))``. Its null distribution is simulated from
-    ``n_simulations`` uniform samples (``rng``: a Generator, or an int seed / None =
-    ``DEFAULT_BAND_SEED``, which caches the simulation); the threshold ``t`` is the order statistic
-    that makes the test reject with probability at most ``alpha``, the pointwise level is
-    ``gamma = 1 - 2 t`` and the band holds the counts whose two tails are both >= t.
+    ``T = min_z min(P(K <= k), P(K >= k))``, small for non-uniform values.
+
+    p-value. By default (``n_simulations=None``) it is exact: ``p = P(T <= T_obs)`` for N
+    uniforms, computed by a recursion over the grid cells (:func:`ecdf_band_cdf`; Saeilynoja et
+    al. 2022 use such a recursion for the band), so it is never 0 and resolves the levels that
+    Holm's procedure needs (``alpha / m`` for m quantities) at any N. It costs a few ms per call
+    once the threshold for (N, K, alpha) is cached (about 0.1 s cold for N = 200, K = 100).
+    With ``n_simulations = S`` the null is simulated instead (``rng``: a Generator, or an int
+    seed / None = ``DEFAULT_BAND_SEED``, which caches the simulation) and the p-value is the
+    standard Monte Carlo one, ``(1 + #{simulated T <= T_obs}) / (1 + S)`` (Davison & Hinkley
+    1997, section 4.2.1; North, Curtis & Sham 2002), which is valid but cannot go below
+    ``1 / (1 + S)``.
+
+    The band. The threshold ``t`` is the smallest attainable statistic with ``P(T <= t) > alpha``
+    (exact) or the matching order statistic (simulated); the band holds the counts whose two
+    tails are both >= t, with pointwise level ``gamma = 1 - 2 t``. So the ECDF leaves the band
+    exactly when ``p_value <= alpha``, i.e. ``passed == (p_value > alpha)``.
     """
     u = _pit_array(u)
     alpha = _alpha(alpha)
     n = u.size
-    null = ecdf_band_null(n, n_points=n_points, n_simulations=n_simulations, rng=rng)
-    size = null.size
     z = _grid(n, n_points)
-
     counts = np.searchsorted(np.sort(u), z, side="right")
     statistic = float(_statistic(counts, n, z))
-    n_below = int(np.searchsorted(null, statistic, side="right"))  # simulations <= observed
-    p_value = n_below / size
-    # k = largest index with k / size <= alpha (in floating point, as p_value is computed)
-    k = min(int(math.floor(alpha * size)), size - 1)
-    while k + 1 < size and (k + 1) / size <= alpha:
-        k += 1
-    while k > 0 and k / size > alpha:
-        k -= 1
-    threshold = float(null[k])
-    lower, upper = _band_counts(threshold, n, z)
+    if n_simulations is None:
+        if rng is not None:
+            raise UsageError(
+                "expected rng only with n_simulations (the default p-value is exact and uses no "
+                f"random numbers) but got rng={rng!r}"
+            )
+        null = _exact_null(n, z.size + 1)
+        threshold, f_at, f_below = null.threshold(alpha)
+        p_value = null.cdf(statistic)
+        # P(T <= v) is non-decreasing in v; keep the rounding of two evaluations consistent
+        if statistic >= threshold:
+            p_value = max(p_value, f_at)  # > alpha
+        else:  # <= alpha, and > 0 where the probability underflows
+            p_value = max(min(p_value, f_below), min(ECDF_MIN_P_VALUE, alpha))
+        lower, upper = null.band(threshold)
+        size, method = None, "exact"
+    else:
+        n_simulations = _positive_int(n_simulations, "n_simulations")
+        sims = ecdf_band_null(n, n_points=n_points, n_simulations=n_simulations, rng=rng)
+        size = sims.size
+        n_below = int(np.searchsorted(sims, statistic, side="right"))  # simulations <= observed
+        p_value = (1 + n_below) / (1 + size)
+        # passed <=> (1 + n_below) / (1 + size) > alpha <=> n_below >= m (m: smallest such)
+        m = max(int(math.floor(alpha * (1 + size))) - 1, 0)
+        while (1 + m) / (1 + size) <= alpha:
+            m += 1
+        while m > 0 and m / (1 + size) > alpha:
+            m -= 1
+        threshold = float(sims[m - 1]) if m > 0 else 0.0  # n_below >= m <=> T >= sims[m - 1]
+        lower, upper = _band_counts(threshold, n, z)
+        method = "simulated"
     return EcdfBandResult(
         passed=bool(statistic >= threshold),
         p_value=float(p_value),
@@ -383,6 +546,7 @@ def ecdf_band_test(
         upper=upper / n,
         n=n,
         n_simulations=size,
+        method=method,
     )
 
 
