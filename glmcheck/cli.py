@@ -293,7 +293,8 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
     from glmcheck.checks import CHECKS, CheckResult
     from glmcheck.compat import versions
     from glmcheck.fitters import FitSettings
-    from glmcheck.report import check_table, fit_table, stdout_console, write_json
+    from glmcheck.record import file_entry, new_record, write_record
+    from glmcheck.report import check_table, fit_table, stdout_console
     from glmcheck.runner import CheckRequest, FitFailure, Skipped, run_checks
 
     given = {key: getattr(args, key) for key in _FIT_OPTIONS if getattr(args, key) is not None}
@@ -314,23 +315,14 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
     cases, _ = request.resolve()
     run_dir = new_run_dir(args.out)
     out = stdout_console()
-    payload = {
-        "glmcheck": __version__,
-        "command": command,
-        "versions": versions(),
-        "request": {
-            "cases": list(request.cases), "frontends": list(request.frontends),
-            "samplers": list(request.samplers), "seed": request.seed,
-            **request.settings.to_dict(), "data": str(args.data) if args.data else None,
-            "settings_by_case": {c.name: request.settings_for(c).to_dict() for c in cases},
-            "checks": list(request.checks), "coverage_sets": request.coverage_sets,
-            "alpha": request.alpha,
-        },
-        "fits": [],
-        "checks": [],
-        "skipped": [],
-        "exit_code": None,
-    }
+    payload = new_record(command, {
+        "cases": list(request.cases), "frontends": list(request.frontends),
+        "samplers": list(request.samplers), "seed": request.seed,
+        **request.settings.to_dict(), "data": str(args.data) if args.data else None,
+        "settings_by_case": {c.name: request.settings_for(c).to_dict() for c in cases},
+        "checks": list(request.checks), "coverage_sets": request.coverage_sets,
+        "alpha": request.alpha,
+    }, versions=versions())
     json_path = run_dir / "results.json"
     checks: list[CheckResult] = []
     failures: list[FitFailure] = []
@@ -355,14 +347,16 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
                 out.print(fit_table(result))
                 payload["fits"].append(result.to_dict())
                 if figures:
-                    _figures(plots, item, run_dir, drawn_data)
-            write_json(json_path, payload)  # after every step: nothing computed is lost
+                    for path in _figures(plots, item, run_dir, drawn_data):
+                        entry = file_entry(path, run_dir)
+                        payload["files"][entry["path"]] = entry
+            write_record(json_path, payload)  # after every step: nothing computed is lost
         code = worst_exit(
             EXIT_FAILED if any(not c.passed for c in checks) else EXIT_OK,
             EXIT_FIT if failures else EXIT_OK,
         )
         payload["exit_code"] = code
-        write_json(json_path, payload)
+        write_record(json_path, payload)
     if checks:
         out.print(check_table(checks))
     if failures:
@@ -378,32 +372,38 @@ def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) ->
 def _record_crash(path: Path, payload: dict):
     """If the run ends in an exception, the record says so (with the exit code it will get)
     before the error propagates; everything computed so far is already in it."""
-    from glmcheck.report import write_json
+    from glmcheck.record import write_record
 
     try:
         yield
     except Exception as exc:
         code, line = describe_error(exc)
         payload["exit_code"], payload["error"] = code, line
-        write_json(path, payload)
+        write_record(path, payload)
         raise
 
 
-def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> None:
+def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> list[Path]:
+    """Draw the data (once per case), trace and regression-line figures; return their paths."""
     case, result = outcome.case, outcome.result
     folder = run_dir / case.name
     folder.mkdir(exist_ok=True)
+    written = []
     if case.name not in drawn_data:
-        plots.data_figure(case, outcome.data, outcome.truth, folder / "data.png")
+        written.append(folder / "data.png")
+        plots.data_figure(case, outcome.data, outcome.truth, written[-1])
         drawn_data.add(case.name)
     stem = f"{result.frontend}-{result.sampler}"
-    plots.trace_figure(outcome.posterior, folder / f"trace-{stem}.png")
-    plots.lines_figure(
-        case, outcome.data, outcome.posterior, outcome.truth, folder / f"lines-{stem}.png"
-    )
+    written.append(folder / f"trace-{stem}.png")
+    plots.trace_figure(outcome.posterior, written[-1])
+    written.append(folder / f"lines-{stem}.png")
+    plots.lines_figure(case, outcome.data, outcome.posterior, outcome.truth, written[-1])
+    return written
 
 
 def _cmd_sbc(args) -> int:
+    from contextlib import suppress
+
     from rich.progress import (
         BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
         TimeRemainingColumn,
@@ -431,24 +431,40 @@ def _cmd_sbc(args) -> int:
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
     )
     err = stderr_console()
-    with Progress(*columns, console=err, transient=False) as progress:
-        task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}", total=None)
+    run_dir: Path | None = None
 
-        def report(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    def start() -> None:
+        """Input checked, store open: make the output folder before the first simulation, so
+        that an unwritable --out costs no work (exit 2)."""
+        nonlocal run_dir
+        run_dir = new_run_dir(args.out)
 
-        run = run_sbc(
-            config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
-            progress=report,
-        )
+    try:
+        with Progress(*columns, console=err, transient=False) as progress:
+            task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}",
+                                     total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            run = run_sbc(
+                config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
+                progress=report, on_start=start,
+            )
+    except BaseException:
+        if run_dir is not None:  # leave no empty run folder behind; the store keeps the work
+            with suppress(OSError):
+                run_dir.rmdir()
+        raise
     result, bands = analyse(run, alpha=alpha)
-    run_dir = new_run_dir(args.out)
+    code = EXIT_OK if result.passed else EXIT_FAILED
     payload = {
         "glmcheck": __version__, "command": "sbc", "versions": versions(),
         "request": {**config.to_dict(), "simulations": args.simulations, "store": str(store),
                     "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha},
         "computed": run.computed, "seconds": run.seconds,
         "checks": [result.to_dict()],
+        "exit_code": code,
     }
     write_json(run_dir / "results.json", payload)
     if bands:
@@ -461,7 +477,7 @@ def _cmd_sbc(args) -> int:
     out.print(f"results: {run_dir / 'results.json'}")
     if bands:
         out.print(f"figure: {run_dir / 'sbc.png'}")
-    return EXIT_OK if result.passed else EXIT_FAILED
+    return code
 
 
 _COMMANDS = {

@@ -8,15 +8,34 @@ the reference data set instead and fits the reference data plus the simulated da
 
 Every finished simulation is appended (and fsynced) to a run store; simulation ``i`` draws
 everything from ``SeedSequence([seed, i])``, so a killed run resumes with only the missing
-simulations and ends with the same ranks as a run that never stopped.
+simulations. The store records everything that decides a simulation (the config, the library
+versions and a hash of the source of every module involved, the case's and the sampler's
+included) and refuses to mix runs that differ in any of them.
+
+Determinism. On one machine and library stack, a resumed run, a run in local worker processes
+and a run on a Dask cluster give bitwise the same draws and ranks: the model is compiled with
+PyTensor's on-disk Numba cache off (:func:`_fresh_compile`), because code loaded from that cache
+and freshly compiled code round differently (measured: a fresh machine's first run and its
+rerun differed in the last bits of every draw, and so in some ranks). Numba compiles for the CPU
+it runs on, so workers on machines with other CPUs draw differently: statistically equivalent
+simulations, not identical ones.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import inspect
 import json
+import math
 import os
+import re
+import socket
+import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,18 +45,23 @@ import pandas as pd
 from glmcheck import __version__, compat
 from glmcheck.checks.recovery import truth_elements
 from glmcheck.checks.result import CheckResult
-from glmcheck.errors import FitError, GlmcheckError, UsageError
+from glmcheck.errors import FitError, GlmcheckError, MissingDependency, UsageError
 from glmcheck.results import flat_elements
 
-__all__ = ["SBCConfig", "RunStore", "SBCWorker", "run_sbc", "analyse", "FORMAT_VERSION"]
+__all__ = ["SBCConfig", "RunStore", "SBCWorker", "run_sbc", "analyse", "check_scheduler",
+           "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+#: 2: meta.json records the source hashes of the code (format 1 did not)
+FORMAT_VERSION = 2
 #: name of the log-likelihood test quantity
 LOGLIK = "loglik"
 #: at most this fraction of fits may fail (raise) before SBC fails
 MAX_FAILED = 0.05
-#: at most this fraction of fits may be unconverged (R-hat > 1.01 or divergences)
+#: at most this fraction of fits may be unconverged (R-hat > 1.01, R-hat not computable
+#: (NaN: e.g. constant draws), or divergences)
 MAX_UNCONVERGED = 0.10
+#: the R-hat gate of one fit
+RHAT_MAX = 1.01
 #: default family false-alarm rate of one SBC run, Holm-corrected across its quantities
 SBC_ALPHA = 0.01
 
@@ -78,35 +102,35 @@ class SBCConfig:
 
 # -- the run store ---------------------------------------------------------------------------
 class RunStore:
-    """A folder with ``meta.json`` (config, versions, format) and ``sims.jsonl`` (one line per
-    finished simulation, appended and fsynced as each finishes)."""
+    """A folder with ``meta.json`` (format, config, library versions, source hashes) and
+    ``sims.jsonl`` (one line per finished simulation, appended and fsynced as each finishes)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.meta_path = self.path / "meta.json"
         self.sims_path = self.path / "sims.jsonl"
+        #: versions and source hashes of this run (set by :meth:`open`)
+        self.identity: dict | None = None
 
     def open(self, config: SBCConfig) -> dict[int, dict]:
         """Create the store, or check that it belongs to this run; return its finished sims."""
-        meta = {
-            "format": FORMAT_VERSION,
-            "config": config.to_dict(),
-            "versions": _stack_versions(),
-        }
+        self.identity = identity = _identity(config)
+        meta = {"format": FORMAT_VERSION, "config": config.to_dict(), **identity}
         if self.meta_path.exists():
             stored = self._read_meta()
-            if stored.get("format", 0) > FORMAT_VERSION:
-                raise UsageError(
-                    f"store {str(self.path)!r} has format {stored['format']}, newer than this "
-                    f"glmcheck reads ({FORMAT_VERSION}); upgrade glmcheck or use another --store"
-                )
             for key in ("config", "versions"):
-                if stored.get(key) != meta[key]:
-                    diff = _diff(stored.get(key) or {}, meta[key])
+                if stored[key] != meta[key]:
+                    diff = _diff(stored[key], meta[key])
                     raise UsageError(
                         f"store {str(self.path)!r} belongs to a different run ({key} differ: "
                         f"{diff}); use another --store or the same settings"
                     )
+            if stored["sources"] != meta["sources"]:
+                raise UsageError(
+                    f"store {str(self.path)!r} was made by other code: the source of "
+                    f"{_changed_sources(stored['sources'], meta['sources'])} changed since; "
+                    "use another --store, or restore that code to resume"
+                )
             return self.records()
         try:
             if self.path.exists() and any(self.path.iterdir()):
@@ -121,15 +145,38 @@ class RunStore:
         return {}
 
     def _read_meta(self) -> dict:
+        """meta.json, checked: anything malformed is refused in one line, never overwritten."""
+
+        def corrupt(why) -> UsageError:
+            return UsageError(
+                f"store {str(self.path)!r} is corrupt (meta.json: {_one_line(why)}); "
+                "use another --store"
+            )
+
         try:
             meta = json.loads(self.meta_path.read_text())
-            if not isinstance(meta, dict):
-                raise ValueError("not an object")
-            return meta
         except (ValueError, OSError) as exc:
+            raise corrupt(exc) from None
+        if not isinstance(meta, dict):
+            raise corrupt(f"expected a JSON object but got {type(meta).__name__}")
+        version = meta.get("format")
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise corrupt(f"expected 'format' to be a whole number but got {_short(version)}")
+        if version > FORMAT_VERSION:
             raise UsageError(
-                f"store {str(self.path)!r} is corrupt (meta.json: {exc}); use another --store"
-            ) from None
+                f"store {str(self.path)!r} has format {version}, newer than this glmcheck "
+                f"reads ({FORMAT_VERSION}); upgrade glmcheck or use another --store"
+            )
+        if version < FORMAT_VERSION:
+            raise UsageError(
+                f"store {str(self.path)!r} was made by an older glmcheck (store format "
+                f"{version}, this one writes {FORMAT_VERSION}) that did not record the code "
+                "behind its simulations, so it cannot be resumed safely; use another --store"
+            )
+        for key in ("config", "versions", "sources"):
+            if not isinstance(meta.get(key), dict):
+                raise corrupt(f"expected {key!r} to be an object but got {_short(meta.get(key))}")
+        return meta
 
     def records(self) -> dict[int, dict]:
         """Finished simulations by index. A torn last line (a killed write) is ignored."""
@@ -144,7 +191,7 @@ class RunStore:
                 continue
             try:
                 record = json.loads(line)
-                index = int(record["index"])
+                index = _checked_record(record)
             except (ValueError, KeyError, TypeError):
                 raise UsageError(
                     f"store {str(self.path)!r} is corrupt (sims.jsonl line {number}); "
@@ -164,10 +211,112 @@ class RunStore:
             os.fsync(fh.fileno())
 
 
+def _checked_record(record) -> int:
+    """The index of a stored simulation record; ValueError when it is malformed."""
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not isinstance(record, dict) or not whole(record.get("index")) or record["index"] < 0:
+        raise ValueError("no index")
+    if not isinstance(record.get("ok"), bool):
+        raise ValueError("no ok")
+    if record["ok"]:
+        ranks, rhat = record.get("ranks"), record.get("max_rhat")
+        number = isinstance(rhat, int | float) and not isinstance(rhat, bool)
+        if not (isinstance(ranks, dict) and ranks and all(whole(r) for r in ranks.values())
+                and whole(record.get("L")) and whole(record.get("divergences"))
+                and (rhat is None or number)):
+            raise ValueError("malformed")
+    return record["index"]
+
+
+#: libraries whose version can change a simulation's record (draws, ranks or R-hat)
+_STACK = ("python", "pymc", "pytensor", "numba", "bambi", "formulae", "nutpie", "numpyro", "jax",
+          "jaxlib", "blackjax", "numpy", "scipy", "xarray", "arviz", "arviz-stats")
+
+
 def _stack_versions() -> dict:
+    from importlib import metadata
+
     v = compat.versions()
-    return {k: v.get(k) for k in ("python", "pymc", "pytensor", "bambi", "nutpie", "numpyro",
-                                  "jax", "blackjax", "numpy", "scipy")}
+    out = {}
+    for name in _STACK:
+        if name in v:
+            out[name] = v[name]
+            continue
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+#: glmcheck's modules whose code decides a simulation's record: what :meth:`SBCWorker.simulate`
+#: runs (besides the case's and the sampler's own modules, which :func:`_sources` adds)
+_DECISIVE = (
+    "glmcheck.sbc", "glmcheck.stats.sbc", "glmcheck.stats.exact", "glmcheck.frontends",
+    "glmcheck.cases.base", "glmcheck.fitters.base", "glmcheck.posterior", "glmcheck.results",
+    "glmcheck.checks.recovery", "glmcheck.compat",
+)
+
+
+def _identity(config: SBCConfig) -> dict:
+    """What a store must agree on, besides the config: library versions and source hashes."""
+    return {"versions": _stack_versions(), "sources": _sources(config)}
+
+
+def _sources(config: SBCConfig) -> dict[str, str | None]:
+    """A hash of the source of every module whose code decides a simulation: glmcheck's own
+    (:data:`_DECISIVE`), and the modules that define the case's and the sampler's classes and
+    their bases (a user's ``package.module:attribute`` included). The version string alone
+    does not change when the code does (an editable install, a user's case)."""
+    from glmcheck.cases import get_case
+    from glmcheck.fitters import get_fitter
+
+    modules = set(_DECISIVE)
+    for ref, obj in ((config.case, get_case(config.case)),
+                     (config.sampler, get_fitter(config.sampler))):
+        cls = obj if isinstance(obj, type) else type(obj)
+        modules.update(k.__module__ for k in cls.__mro__ if k.__module__ != "builtins")
+        if ":" in ref:
+            modules.add(ref.partition(":")[0])
+    return {name: _source_hash(name) for name in sorted(modules)}
+
+
+def _module_file(name: str) -> str | None:
+    try:
+        module = sys.modules.get(name) or importlib.import_module(name)
+        return inspect.getsourcefile(module) or module.__file__
+    except Exception:  # no importable module, or one without a file (built in memory)
+        return None
+
+
+def _source_hash(name: str) -> str | None:
+    path = _module_file(name)
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16] if path else None
+    except OSError:
+        return None
+
+
+def _changed_sources(stored: dict, current: dict) -> str:
+    changed = sorted(k for k in set(stored) | set(current) if stored.get(k) != current.get(k))
+    described = [
+        f"{name} ({_module_file(name) or 'no source file'})" if name in current
+        else f"{name} (no longer used)"
+        for name in changed[:4]
+    ]
+    more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+    return ", ".join(described) + more
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value).split())
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _diff(a: dict, b: dict) -> str:
@@ -210,7 +359,8 @@ class SBCWorker:
             data = case.simulate_data(dict(case.true_params), np.random.default_rng(0), self.design)
         spec = build(case, config.frontend, data)
         settings = FitSettings(chains=config.chains, tune=config.tune, draws=config.draws)
-        self.fitter = make_fitter(config.sampler, spec, settings)
+        with _fresh_compile():
+            self.fitter = make_fitter(config.sampler, spec, settings)
 
     def _draw_truth(self, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
         case = self.case
@@ -223,17 +373,26 @@ class SBCWorker:
         return theta, np.concatenate([self.observed[case.response].to_numpy(), new])
 
     def simulate(self, index: int) -> dict:
-        config, case = self.config, self.case
+        """Simulation ``index``: ``{"ok": True, "ranks": ...}``, or ``{"ok": False, "error":
+        ...}`` when the fit failed or gave numbers that cannot be ranked (a non-finite
+        log-likelihood, a true value the posterior lacks). That is a finding about this
+        simulation, counted by :func:`analyse`; an unexpected exception in the case's own code
+        (a bug in it) propagates."""
+        config = self.config
         sim_ss, fit_ss, rank_ss = np.random.SeedSequence([config.seed, index]).spawn(3)
         theta, y = self._draw_truth(np.random.default_rng(sim_ss))
         start = time.perf_counter()
-        record: dict = {"index": index}
         try:
-            post = self.fitter.fit(y, seed=int(fit_ss.generate_state(1)[0] % 2**31))
-        except (FitError, UsageError) as exc:
-            return {**record, "ok": False, "error": str(exc), "seconds": time.perf_counter() - start}
+            with _fresh_compile():
+                post = self.fitter.fit(y, seed=int(fit_ss.generate_state(1)[0] % 2**31))
+            outcome = self._outcome(theta, y, post, np.random.default_rng(rank_ss))
+        except (FitError, UsageError, _Failed) as exc:
+            outcome = {"ok": False, "error": _one_line(exc)}
+        return {"index": index, **outcome, "seconds": time.perf_counter() - start}
+
+    def _outcome(self, theta: dict, y: np.ndarray, post, rng: np.random.Generator) -> dict:
+        config, case = self.config, self.case
         draws = post.draws.isel(draw=slice(None, None, config.thin))
-        rng = np.random.default_rng(rank_ss)
         truth = truth_elements(theta, post)
         ranks = {}
         for name in draws.data_vars:
@@ -242,18 +401,66 @@ class SBCWorker:
         data = self.design.copy()
         data[case.response] = y
         samples = _samples(draws)
-        logliks = np.array([case.loglik(params, data) for params in samples])
-        ranks[LOGLIK] = _rank(case.loglik(theta, data), logliks, rng)
-        rhat = compat.rhat(post.draws)
+        with np.errstate(all="ignore"):  # a non-finite log-likelihood is a finding: see below
+            logliks = np.array([case.loglik(params, data) for params in samples], dtype=float)
+            true_loglik = float(case.loglik(theta, data))
+        if not math.isfinite(true_loglik):
+            raise _Failed(f"the log-likelihood of the true parameters is {true_loglik}")
+        bad = int(np.count_nonzero(~np.isfinite(logliks)))
+        if bad:
+            raise _Failed(
+                f"the log-likelihood is not finite at {bad} of {len(logliks)} posterior draws"
+            )
+        ranks[LOGLIK] = _rank(true_loglik, logliks, rng)
         return {
-            **record,
             "ok": True,
             "L": len(samples),
             "ranks": ranks,
             "divergences": post.divergences,
-            "max_rhat": float(max(float(np.nanmax(v.values)) for v in rhat.data_vars.values())),
-            "seconds": time.perf_counter() - start,
+            "max_rhat": _max_rhat(post.draws),
         }
+
+
+class _Failed(Exception):
+    """A simulation whose numbers cannot be ranked."""
+
+
+def _fresh_compile():
+    """A context in which PyTensor compiles (and samples) with its on-disk Numba cache off.
+
+    Numba code loaded from that cache and the same graph compiled afresh round differently, so
+    a process with a cold cache (a fresh machine, a new Dask worker's home) drew other values
+    than one with a warm cache for the same seed. Off, every process compiles afresh: the same
+    draws everywhere on one machine, for a few seconds more per worker.
+    """
+    try:
+        from pytensor import config as pytensor_config
+    except ImportError:  # a sampler without PyTensor
+        return nullcontext()
+    if not hasattr(pytensor_config, "numba__cache"):
+        return nullcontext()
+    return pytensor_config.change_flags(numba__cache=False)
+
+
+def _max_rhat(draws) -> float | None:
+    """The largest R-hat over every parameter element, or None (stored as JSON null) when any
+    is not finite: a diagnostic that cannot be computed (constant draws give NaN) fails its
+    gate, it does not pass it."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = compat.rhat(draws)
+    values = np.concatenate(
+        [np.ravel(np.asarray(v.values, dtype=float)) for v in rhat.data_vars.values()]
+    )
+    if values.size == 0 or not np.isfinite(values).all():
+        return None
+    return float(values.max())
+
+
+def _converged(record: dict) -> bool:
+    rhat = record.get("max_rhat")
+    return (not record.get("divergences") and rhat is not None and math.isfinite(rhat)
+            and rhat <= RHAT_MAX)
 
 
 def _rank(true_value, draws, rng) -> int:
@@ -278,21 +485,41 @@ def _samples(draws) -> list[dict]:
 _WORKER: dict = {}
 
 
-def _worker_for(config: SBCConfig) -> SBCWorker:
-    """One compiled worker per process and config (local processes and Dask workers alike)."""
+def _worker_for(config: SBCConfig, identity: dict | None = None) -> SBCWorker:
+    """One compiled worker per process and config (local processes and Dask workers alike).
+
+    ``identity`` is what the run store records (library versions, source hashes); a worker
+    that runs other code or libraries (a Dask worker on another machine) refuses to work.
+    """
     if _WORKER.get("config") != config:
+        if identity is not None:
+            here = _identity(config)
+            differ = [
+                f"versions differ: {_diff(identity['versions'], here['versions'])}"
+                if here["versions"] != identity["versions"] else "",
+                f"the source of {_changed_sources(identity['sources'], here['sources'])} differs"
+                if here["sources"] != identity["sources"] else "",
+            ]
+            if any(differ):
+                raise UsageError(
+                    f"a worker on {socket.gethostname()} runs other code or libraries than the "
+                    f"run store records ({'; '.join(d for d in differ if d)}); give every worker "
+                    "the same code and libraries"
+                )
         _WORKER.clear()
         _WORKER.update(config=config, worker=SBCWorker(config))
     return _WORKER["worker"]
 
 
-def _task(config: SBCConfig, index: int) -> dict:
-    return _worker_for(config).simulate(index)
+def _task(config: SBCConfig, index: int, identity: dict | None = None) -> dict:
+    return _worker_for(config, identity).simulate(index)
 
 
-def _local(config: SBCConfig, todo: list[int], workers: int) -> Iterable[dict]:
+def _local(config: SBCConfig, todo: list[int], workers: int, identity: dict) -> Iterable[dict]:
+    if not todo:  # a finished run compiles nothing
+        return
     if workers == 1:
-        worker = _worker_for(config)
+        worker = _worker_for(config, identity)
         for index in todo:
             yield worker.simulate(index)
         return
@@ -301,7 +528,7 @@ def _local(config: SBCConfig, todo: list[int], workers: int) -> Iterable[dict]:
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_task, config, index) for index in todo]
+        futures = [pool.submit(_task, config, index, identity) for index in todo]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -311,12 +538,28 @@ def _local(config: SBCConfig, todo: list[int], workers: int) -> Iterable[dict]:
             raise
 
 
-def _dask(config: SBCConfig, todo: list[int], scheduler: str, workers: int) -> Iterable[dict]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        from glmcheck.errors import MissingDependency
+#: a Dask scheduler address: protocol://host[:port][/path] (tcp, tls, ws, wss, ucx, inproc)
+_ADDRESS = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:[0-9]{1,5})?(/\S*)?"
+)
 
+
+def check_scheduler(scheduler: str | None) -> None:
+    """Refuse anything but ``'local'`` or an address such as ``tcp://host:8786``."""
+    if scheduler is None or scheduler == "local":
+        return
+    if not isinstance(scheduler, str) or not _ADDRESS.fullmatch(scheduler):
+        raise UsageError(
+            f"expected scheduler 'local' or a Dask scheduler address such as tcp://host:8786 "
+            f"but got {_short(scheduler)}"
+        )
+
+
+@contextmanager
+def _dask_client(scheduler: str, workers: int):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
         raise MissingDependency(
             "--scheduler needs dask distributed, which is not installed: pip install distributed"
         ) from None
@@ -328,16 +571,26 @@ def _dask(config: SBCConfig, todo: list[int], scheduler: str, workers: int) -> I
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+    except (OSError, TimeoutError, ValueError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UsageError(
+            f"cannot reach the Dask scheduler {scheduler!r}: {_one_line(exc)}"
+        ) from None
     try:
-        futures = client.map(_task, [config] * len(todo), todo, pure=False)
-        for future in as_completed(futures):
-            yield future.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask(client, config: SBCConfig, todo: list[int], identity: dict) -> Iterable[dict]:
+    from distributed import as_completed
+
+    futures = client.map(_task, [config] * len(todo), todo, [identity] * len(todo), pure=False)
+    for future in as_completed(futures):
+        yield future.result()
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -357,12 +610,18 @@ def run_sbc(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> SBCRun:
-    """Run (or resume) ``simulations`` simulations of ``config`` into ``store``."""
-    if not isinstance(simulations, int) or simulations < 1:
+    """Run (or resume) ``simulations`` simulations of ``config`` into ``store``.
+
+    Every input is checked, the store opened and the scheduler reached before ``on_start`` is
+    called and the first simulation runs: bad input costs no work.
+    """
+    if isinstance(simulations, bool) or not isinstance(simulations, int) or simulations < 1:
         raise UsageError(f"expected simulations >= 1 but got simulations={simulations!r}")
-    if workers < 1:
-        raise UsageError(f"expected workers >= 1 but got workers={workers}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"expected workers >= 1 but got workers={workers!r}")
+    check_scheduler(scheduler)
     from glmcheck.cases import get_case
     from glmcheck.fitters import get_fitter, require
     from glmcheck.frontends import FRONTENDS
@@ -382,16 +641,23 @@ def run_sbc(
     todo = [i for i in range(simulations) if i not in done]
     report = progress or (lambda finished, total: None)
     finished = simulations - len(todo)
-    report(finished, simulations)
-    start = time.perf_counter()
-    source = (
-        _dask(config, todo, scheduler, workers) if scheduler else _local(config, todo, workers)
-    )
-    for record in source:
-        store.append(record)
-        done[record["index"]] = record
-        finished += 1
+    with ExitStack() as stack:
+        client = None
+        if scheduler and todo:  # nothing to compute: no cluster to start or reach
+            client = stack.enter_context(_dask_client(scheduler, workers))
+        if on_start is not None:
+            on_start()
         report(finished, simulations)
+        start = time.perf_counter()
+        source = (
+            _dask(client, config, todo, store.identity) if client is not None
+            else _local(config, todo, workers, store.identity)
+        )
+        for record in source:
+            store.append(record)
+            done[record["index"]] = record
+            finished += 1
+            report(finished, simulations)
     records = [done[i] for i in range(simulations)]
     return SBCRun(config=config, records=records, computed=len(todo),
                   seconds=time.perf_counter() - start)
@@ -408,10 +674,14 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
     config, records = run.config, run.records
     ok = [r for r in records if r.get("ok")]
     failed = len(records) - len(ok)
-    unconverged = sum(1 for r in ok if r["divergences"] or r["max_rhat"] > 1.01)
+    unconverged = sum(1 for r in ok if not _converged(r))
     problems = []
     if failed > MAX_FAILED * len(records):
-        problems.append(f"{failed} of {len(records)} fits failed (> {MAX_FAILED:.0%})")
+        first = next(str(r.get("error", "")) for r in records if not r.get("ok"))
+        first = first if len(first) <= 160 else first[:157] + "..."
+        problems.append(
+            f"{failed} of {len(records)} fits failed (> {MAX_FAILED:.0%}; first: {first})"
+        )
     if unconverged > MAX_UNCONVERGED * len(records):
         problems.append(
             f"{unconverged} of {len(records)} fits did not converge (> {MAX_UNCONVERGED:.0%})"
@@ -455,7 +725,8 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
         threshold={
             "rule": f"simultaneous ECDF band test per quantity (Säilynoja et al. 2022), Holm over "
                     f"{len(rows)} quantities at family alpha={alpha:g}; failed fits <= "
-                    f"{MAX_FAILED:.0%}, unconverged <= {MAX_UNCONVERGED:.0%}",
+                    f"{MAX_FAILED:.0%}, unconverged (R-hat > {RHAT_MAX} or NaN, or divergences) "
+                    f"<= {MAX_UNCONVERGED:.0%}",
             "alpha": alpha,
         },
         details={"simulations": len(records), "failed": failed, "unconverged": unconverged,

@@ -334,3 +334,20 @@ def test_a_failed_check_and_a_failed_fit_exit_with_the_fit_code(capsys, tmp_path
     assert code == 3, capsys.readouterr().err
     record = json.loads((tmp_path / "run-001" / "results.json").read_text())
     assert [c["passed"] for c in record["checks"]] == [False]  # ESS < 400 from 100 draws
+
+
+@pytest.mark.slow
+def test_run_writes_a_versioned_record_naming_its_figures(capsys, tmp_path):
+    import hashlib
+
+    from glmcheck.record import load_record
+
+    assert main(["run", "--frontend", "pymc", "--out", str(tmp_path), *QUICK]) == EXIT_OK
+    record = load_record(tmp_path / "run-001" / "results.json")
+    assert record["kind"] == "run" and record["exit_code"] == EXIT_OK
+    assert record["environment"]["cpu_count"] >= 1
+    assert sorted(record["files"]) == ["linear/data.png", "linear/lines-pymc-nutpie.png",
+                                       "linear/trace-pymc-nutpie.png"]
+    for rel, entry in record["files"].items():
+        data = (tmp_path / "run-001" / rel).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
