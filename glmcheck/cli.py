@@ -411,7 +411,8 @@ def _cmd_sbc(args) -> int:
 
     from glmcheck import plots
     from glmcheck.compat import versions
-    from glmcheck.report import check_table, stderr_console, stdout_console, write_json
+    from glmcheck.record import file_entry, new_record, write_record
+    from glmcheck.report import check_table, stderr_console, stdout_console
     from glmcheck.sbc import SBC_ALPHA, SBCConfig, analyse, run_sbc
 
     alpha = SBC_ALPHA if args.alpha is None else args.alpha
@@ -458,18 +459,19 @@ def _cmd_sbc(args) -> int:
         raise
     result, bands = analyse(run, alpha=alpha)
     code = EXIT_OK if result.passed else EXIT_FAILED
-    payload = {
-        "glmcheck": __version__, "command": "sbc", "versions": versions(),
-        "request": {**config.to_dict(), "simulations": args.simulations, "store": str(store),
-                    "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha},
-        "computed": run.computed, "seconds": run.seconds,
-        "checks": [result.to_dict()],
-        "exit_code": code,
-    }
-    write_json(run_dir / "results.json", payload)
+    payload = new_record(
+        "sbc",
+        {**config.to_dict(), "simulations": args.simulations, "store": str(store),
+         "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha},
+        versions=versions(), computed=run.computed, seconds=run.seconds,
+        timings={"loop_s": run.seconds}, exit_code=code,
+    )
+    payload["checks"].append(result.to_dict())
     if bands:
         plots.sbc_figure(bands, f"SBC: {result.subject} ({len(run.records)} simulations)",
                          run_dir / "sbc.png")
+        payload["files"]["sbc.png"] = file_entry(run_dir / "sbc.png", run_dir)
+    write_record(run_dir / "results.json", payload)
     out = stdout_console()
     out.print(check_table([result]))
     out.print(f"{run.computed} simulations computed, {len(run.records) - run.computed} reused "

@@ -202,6 +202,10 @@ def test_exit_code_is_the_verdict(tmp_path, userland, capsys):
     assert check["details"]["failed"] == 0
     assert code == (EXIT_OK if check["passed"] else EXIT_FAILED)
     assert payload["exit_code"] == code
+    from glmcheck.record import load_record
+
+    record = load_record(sorted((tmp_path / "o").glob("run-*"))[-1] / "results.json")
+    assert record["kind"] == "sbc" and "sbc.png" in record["files"]
 
 
 def test_planted_sampler_error_exits_1(tmp_path, userland, capsys):
