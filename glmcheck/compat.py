@@ -21,6 +21,7 @@ __all__ = [
     "rhat",
     "mcse",
     "bfmi",
+    "sampler_settings",
     "plot_trace",
     "versions",
 ]
@@ -67,34 +68,72 @@ def to_arviz(**groups: xr.Dataset) -> Any:
     return az.InferenceData(**groups)
 
 
+# Degenerate draws (a constant parameter) make R-hat, ESS or MCSE a 0/0: NaN, which fails every
+# gate that reads it. numpy's warning about that division adds nothing (and pytest turns it into
+# an error), so the diagnostics run with it silenced.
+_QUIET = {"invalid": "ignore", "divide": "ignore"}
+
+
 def ess(ds: xr.Dataset, method: str = "bulk") -> xr.Dataset:
     import arviz as az
+    import numpy as np
 
-    return az.ess(ds, method=method)
+    with np.errstate(**_QUIET):
+        return az.ess(ds, method=method)
 
 
 def rhat(ds: xr.Dataset) -> xr.Dataset:
     import arviz as az
+    import numpy as np
 
-    return az.rhat(ds)
+    with np.errstate(**_QUIET):
+        return az.rhat(ds)
 
 
 def mcse(ds: xr.Dataset, method: str = "mean", prob: float | None = None) -> xr.Dataset:
     """Monte Carlo standard error of the mean, sd, or the quantile at ``prob``."""
     import arviz as az
+    import numpy as np
 
-    if method == "quantile":
-        return az.mcse(ds, method=method, prob=prob)
-    return az.mcse(ds, method=method)
+    with np.errstate(**_QUIET):
+        if method == "quantile":
+            return az.mcse(ds, method=method, prob=prob)
+        return az.mcse(ds, method=method)
 
 
 def bfmi(stats: xr.Dataset) -> list[float]:
     """E-BFMI per chain from the ``energy`` sampler statistic."""
     import arviz as az
+    import numpy as np
 
-    if arviz_major() >= 1:
-        return [float(v) for v in az.bfmi(stats[["energy"]])["energy"].values]
-    return [float(v) for v in az.bfmi(stats["energy"].values)]
+    with np.errstate(**_QUIET):
+        if arviz_major() >= 1:
+            return [float(v) for v in az.bfmi(stats[["energy"]])["energy"].values]
+        return [float(v) for v in az.bfmi(stats["energy"].values)]
+
+
+def sampler_settings(stats: xr.Dataset) -> dict[str, Any]:
+    """The settings a sampler recorded with its statistics, in glmcheck's names; {} if none.
+
+    nutpie 0.16.11 (current stack) keeps its settings as JSON in the ``sample_stats``
+    attribute ``inference_library_settings``; nutpie 0.16.8 (previous stack) keeps none.
+    """
+    import json
+
+    attrs = getattr(stats, "attrs", None) or {}
+    if attrs.get("inference_library") != "nutpie" or "inference_library_settings" not in attrs:
+        return {}
+    try:
+        record = json.loads(attrs["inference_library_settings"])
+        inner = record["settings"]
+        out: dict[str, Any] = {"tune": int(inner["num_tune"])}
+        accept = inner["adapt_options"]["step_size_settings"]["target_accept"]
+        out["target_accept"] = float(accept)
+        if record.get("sampler", "nuts") == "nuts":
+            out["max_tree_depth"] = int(inner["maxdepth"])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return out
 
 
 def plot_trace(posterior: xr.Dataset, stats: xr.Dataset | None, path, title: str) -> None:

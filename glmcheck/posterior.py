@@ -12,6 +12,14 @@ __all__ = ["Posterior", "Timing", "STAT_NAMES"]
 #: Sampler statistics every fitter reports under these names where the sampler has them:
 #: ``diverging`` (bool), ``n_steps`` (leapfrog steps per draw), ``tree_depth``, ``energy``,
 #: ``step_size``, ``lp`` (log density).
+#:
+#: ``tree_depth`` has one convention for every sampler: the number of trajectory doublings NUTS
+#: *started* for the draw, the last one included even when a U-turn or a divergence inside it
+#: cut it short. A draw of depth d took 2**(d-1) <= n_steps <= 2**d - 1 leapfrog steps, and
+#: ``tree_depth == max_tree_depth`` means the sampler began the last doubling it was allowed.
+#: PyMC's ``depth``, BlackJAX's ``num_trajectory_expansions`` and NumPyro's depth derived from
+#: its step count already count this way; nutpie's ``depth`` (Stan's convention) counts only
+#: completed doublings, and its fitter adds the one cut short.
 STAT_NAMES = ("diverging", "n_steps", "tree_depth", "energy", "step_size", "lp")
 
 
@@ -48,6 +56,14 @@ class Posterior:
     timing: Timing
     #: canonical parameter name -> name in the frontend's model (only where different)
     native_names: dict[str, str] = field(default_factory=dict)
+    #: the settings the sampler ran with (``chains``, ``tune``, ``draws``, ``target_accept``, and
+    #: anything else a user's sampler reports): ``chains`` and ``draws`` from the draws
+    #: themselves, the rest from the sampler's own record where it keeps one, else from what the
+    #: fitter passed to it. None where unknown (a posterior built by hand).
+    settings: dict | None = None
+    #: the largest tree depth the sampler allowed (``tree_depth`` convention of
+    #: :data:`STAT_NAMES`); None where the sampler does not say
+    max_tree_depth: int | None = None
 
     @property
     def chains(self) -> int:
@@ -58,10 +74,22 @@ class Posterior:
         return self.draws.sizes["draw"]
 
     @property
-    def divergences(self) -> int:
+    def divergences(self) -> int | None:
+        """Divergent transitions; None where the sampler reports no ``diverging`` statistic
+        (not available is not zero). A NaN flag counts as divergent."""
         if "diverging" not in self.stats:
-            return 0
-        return int(np.asarray(self.stats["diverging"]).sum())
+            return None
+        flags = np.asarray(self.stats["diverging"].values, dtype=float)
+        return int(np.count_nonzero(flags != 0))  # NaN != 0
+
+    @property
+    def saturated_draws(self) -> int | None:
+        """Draws whose ``tree_depth`` reached :attr:`max_tree_depth` (a NaN depth counts);
+        None where either is not available."""
+        if "tree_depth" not in self.stats or self.max_tree_depth is None:
+            return None
+        depth = np.asarray(self.stats["tree_depth"].values, dtype=float)
+        return int(np.count_nonzero(~(depth < self.max_tree_depth)))
 
     @property
     def gradient_evals(self) -> int | None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-from pathlib import Path
 
 from rich import box
 from rich.console import Console
@@ -13,7 +10,7 @@ from rich.table import Table
 
 from glmcheck.results import RHAT_MAX, FitResult
 
-__all__ = ["check_table", "fit_table", "fit_table_text", "write_json", "stderr_console", "stdout_console"]
+__all__ = ["check_table", "fit_table", "fit_table_text", "stderr_console", "stdout_console"]
 
 ESS_MIN = 400
 
@@ -37,9 +34,21 @@ def fit_table(result: FitResult) -> Table:
         f"[bold]{result.case}[/] · frontend [bold]{result.frontend}[/] · "
         f"sampler [bold]{result.sampler}[/]"
     )
+    ran = f"{s.get('chains')} chains × ({s.get('tune')} warm-up + {s.get('draws')} draws)"
+    if s.get("target_accept") is not None:
+        ran += f", target_accept {s['target_accept']:g}"
+    if result.requested:
+        asked = [f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                 for k, v in result.requested.items() if s.get(k) != v]
+        ran += f" (asked: {', '.join(asked)})"
+    divergences = "n/a" if result.divergences is None else result.divergences
+    depth = ""
+    if result.saturated_draws is not None:
+        depth = f" · {result.saturated_draws} draws at max tree depth {result.max_tree_depth}"
+    missing = (f" · not available: {', '.join(result.not_available)}"
+               if result.not_available else "")
     caption = (
-        f"{s.get('chains')} chains × ({s.get('tune')} warm-up + {s.get('draws')} draws), "
-        f"seed {result.seed} · divergences {result.divergences} · "
+        f"{ran}, seed {result.seed} · divergences {divergences}{depth}{missing} · "
         f"compile {t['compile_s']:.2f} s, fit {t['fit_s']:.2f} s"
     )
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left")
@@ -77,17 +86,3 @@ def fit_table_text(result: FitResult) -> str:
     console = Console(width=110, record=True, file=open(os.devnull, "w"), color_system=None)
     console.print(fit_table(result))
     return console.export_text()
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Write JSON atomically: a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -42,22 +42,47 @@ class FitResult:
     seed: int
     settings: dict
     params: list[ParamSummary]
-    divergences: int
+    #: None where the sampler reports no ``diverging`` statistic (not available, not zero)
+    divergences: int | None
     gradient_evals: int | None
     timing: dict
     versions: dict = field(default_factory=compat.versions)
+    #: the largest tree depth the sampler allowed, and how many draws reached it (None: the
+    #: sampler does not report it)
+    max_tree_depth: int | None = None
+    saturated_draws: int | None = None
+    #: the settings that were asked for, where the sampler ran with others (None: it ran with
+    #: what was asked, or nobody said what was asked)
+    requested: dict | None = None
 
     @property
     def max_rhat(self) -> float:
-        return max(p.r_hat for p in self.params)
+        """The largest R-hat; NaN if any parameter's R-hat is NaN (NaN never hides)."""
+        return _worst((p.r_hat for p in self.params), max)
 
     @property
     def min_ess(self) -> float:
-        return min(min(p.ess_bulk, p.ess_tail) for p in self.params)
+        """The smallest bulk or tail ESS; NaN if any is NaN."""
+        return _worst((v for p in self.params for v in (p.ess_bulk, p.ess_tail)), min)
 
     @property
     def converged(self) -> bool:
-        return self.max_rhat <= RHAT_MAX and self.divergences == 0
+        """R-hat <= 1.01 for every parameter (a NaN R-hat fails) and no divergent transition.
+
+        Divergences the sampler does not report cannot fail it; :attr:`not_available` lists
+        them, and ``divergences`` is None in the record, so they never read as zero.
+        """
+        return bool(self.max_rhat <= RHAT_MAX) and not self.divergences
+
+    @property
+    def not_available(self) -> list[str]:
+        """Diagnostics the sampler does not provide."""
+        out = []
+        if self.divergences is None:
+            out.append("divergences")
+        if self.saturated_draws is None:
+            out.append("tree depth")
+        return out
 
     @property
     def label(self) -> str:
@@ -66,12 +91,20 @@ class FitResult:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["converged"] = self.converged
+        out["not_available"] = self.not_available
         return json_safe(out)
 
     def __str__(self) -> str:
         from glmcheck.report import fit_table_text
 
         return fit_table_text(self)
+
+
+def _worst(values, pick) -> float:
+    values = [float(v) for v in values]
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    return pick(values)
 
 
 def json_safe(obj):
@@ -100,7 +133,12 @@ def flat_elements(ds, name):
 
 
 def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
-    """Summary statistics and diagnostics of a posterior (ArviZ does the diagnostics)."""
+    """Summary statistics and diagnostics of a posterior (ArviZ does the diagnostics).
+
+    ``settings``: what was asked for. The result records what the sampler ran with
+    (:attr:`Posterior.settings`) where the posterior knows it, and what was asked in
+    ``requested`` where the two differ.
+    """
     ds = posterior.draws
     ess_bulk = compat.ess(ds, method="bulk")
     ess_tail = compat.ess(ds, method="tail")
@@ -129,16 +167,25 @@ def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
                     **{k: float(v[i]) for k, v in diag.items()},
                 )
             )
+    asked = dict(settings) if settings else None
+    if posterior.settings is not None:
+        ran = dict(posterior.settings)
+    else:
+        ran = {**(asked or {}), "chains": posterior.chains, "draws": posterior.n_draws}
+    differs = asked is not None and any(ran.get(k) != v for k, v in asked.items())
     return FitResult(
         case=posterior.case,
         frontend=posterior.frontend,
         sampler=posterior.sampler,
         seed=posterior.seed,
-        settings=dict(settings or {"chains": posterior.chains, "draws": posterior.n_draws}),
+        settings=ran,
         params=params,
         divergences=posterior.divergences,
         gradient_evals=posterior.gradient_evals,
         timing=posterior.timing.to_dict(),
+        max_tree_depth=posterior.max_tree_depth,
+        saturated_draws=posterior.saturated_draws,
+        requested=asked if differs else None,
     )
 
 

@@ -6,8 +6,9 @@ Planted errors (slow tests, real nutpie fits of ``linear``):
 - agreement:   a sampler that pulls its draws 10 % toward their mean, and a Bambi model whose
                Intercept prior is Normal(0, 0.5) instead of Normal(0, 20);
 - recovery:    a data set simulated at slope 3 checked against the case's slope 2;
-- coverage:    a sampler whose draws are pulled 75 % toward their mean, over 20 data sets;
-- convergence: chains stuck in different places, divergences (constructed draws, fast).
+- coverage:    a sampler whose draws are pulled 90 % toward their mean, over 20 data sets;
+- convergence: chains stuck in different places, divergences, NaN diagnostics, tree-depth
+               saturation, diagnostics the sampler does not provide (constructed draws, fast).
 
 Bad input (fast, no sampling): posteriors built directly from small xarray Datasets.
 
@@ -17,7 +18,9 @@ noise scale gives |z| ~ 100 on sigma; the ×0.9 shrinkage |z| ~ 5-6.5 on sds and
 (|z| ~ 9-11); the Intercept prior |z| ~ 7-9 already at 1000. A slope of 2.6 (instead of 2) is
 only ~4.7 posterior sds away on average, under the threshold 4.15 about a third of the time,
 so the recovery test uses slope 3.0 (~7.8 sds). Coverage of 90 % intervals fails at 10 or fewer
-of 20; draws shrunk ×0.5 cover ~59 % of the time (fails only ~half the time), ×0.25 ~32 %.
+of 20 (P(X <= 10 | 20, 0.9) <= 1e-4 / 3); draws shrunk ×0.5 cover ~59 % of the time (the test
+would miss ~72 % of the time), ×0.25 ~32 % (misses up to 2.7 %), ×0.1 ~13 %: more than 10 of 20
+covered has probability 1e-5 for each parameter, so the coverage test uses ×0.1.
 """
 
 import json
@@ -37,6 +40,7 @@ from glmcheck.checks import (
 )
 from glmcheck.errors import UsageError
 from glmcheck.posterior import Posterior, Timing
+from glmcheck.results import summarize
 from glmcheck.stats.multiplicity import beta_interval, bonferroni_z, two_sided_p
 
 from conftest import require_modules
@@ -258,7 +262,9 @@ def test_coverage_passes_at_the_truth(pymc_fitter, coverage_responses):
 
 @pytest.mark.slow
 def test_coverage_catches_an_under_dispersed_sampler(pymc_fitter, coverage_responses):
-    shrinking = _shrinking(pymc_fitter, 0.25)
+    # x0.1: a 90 % interval covers with probability 2 Phi(0.1645) - 1 = 0.13; the check
+    # fails at <= 10 of 20, so this test misses with probability <= 1e-5 (one parameter alone)
+    shrinking = _shrinking(pymc_fitter, 0.1)
     fits = [shrinking.fit(y, seed=100 + k) for k, y in enumerate(coverage_responses)]
     result = check_coverage(fits, TRUTH)
     assert result.passed is False, str(result)
@@ -274,12 +280,12 @@ def test_convergence_passes_an_honest_fit(pymc_fit):
 
 
 def _posterior(draws: dict, *, stats: dict | None = None, case="linear", sampler="fake",
-               frontend="pymc") -> Posterior:
+               frontend="pymc", **extra) -> Posterior:
     """A Posterior built directly from arrays of shape (chain, draw)."""
     ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v, float)) for k, v in draws.items()})
     st_ds = xr.Dataset({k: (("chain", "draw"), np.asarray(v)) for k, v in (stats or {}).items()})
     return Posterior(case=case, frontend=frontend, sampler=sampler, seed=0, draws=ds, stats=st_ds,
-                     timing=Timing(compile=0.0, fit=0.0))
+                     timing=Timing(compile=0.0, fit=0.0), **extra)
 
 
 def _iid(exact, seed=0, chains=4, n=1000, **scale) -> Posterior:
@@ -305,6 +311,149 @@ def test_convergence_catches_stuck_chains_and_divergences(exact):
     assert result.passed is False and "3 divergent" in result.message, str(result)
 
 
+def _arrays(post: Posterior) -> dict:
+    return {k: v.values.copy() for k, v in post.draws.items()}
+
+
+def _all_stats(chains=4, n=1000, seed=1) -> dict:
+    """Every statistic a NUTS sampler reports, healthy: no divergences, E-BFMI ~2 (independent
+    energies), tree depth 3 of at most 10."""
+    rng = np.random.default_rng(seed)
+    return {"diverging": np.zeros((chains, n), bool), "energy": rng.normal(size=(chains, n)),
+            "tree_depth": np.full((chains, n), 3)}
+
+
+def test_a_nan_rhat_fails_the_row_and_the_fit_whatever_its_place(exact):
+    values = _arrays(_iid(exact))
+    values["slope"][:] = 2.0  # constant draws: R-hat is 0/0 = NaN
+    post = _posterior(values, stats=_all_stats())
+    summary = summarize(post)
+    assert [p.name for p in summary.params] == ["Intercept", "slope", "sigma"]
+    assert math.isnan(next(p.r_hat for p in summary.params if p.name == "slope"))
+    # Python's max() skips a NaN that is not first: the fit read as converged
+    assert math.isnan(summary.max_rhat)
+    assert summary.converged is False and summary.to_dict()["converged"] is False
+    for order in (["slope", "Intercept", "sigma"], ["Intercept", "sigma", "slope"]):
+        summary.params.sort(key=lambda p: order.index(p.name))
+        assert math.isnan(summary.max_rhat) and summary.converged is False, order
+    result = check_convergence(post)
+    assert result.passed is False, str(result)
+    assert [r["param"] for r in result.rows if not r["passed"]] == ["slope"]
+    assert "NaN" in result.message and "slope" in result.message
+    assert result.details["gates"]["R-hat/ESS"] == "failed"
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_a_nan_ess_fails_the_fit_result():
+    from glmcheck.results import FitResult, ParamSummary
+
+    def param(name, ess):
+        return ParamSummary(name=name, native=name, mean=0.0, sd=1.0, q05=-1.6, q95=1.6,
+                            mcse_mean=0.01, ess_bulk=ess, ess_tail=2000.0, r_hat=1.001)
+
+    fit = FitResult(case="c", frontend="pymc", sampler="s", seed=0, settings={},
+                    params=[param("a", 1500.0), param("b", math.nan)], divergences=0,
+                    gradient_evals=None, timing={})
+    assert math.isnan(fit.min_ess)
+
+
+def test_a_nan_ebfmi_fails(exact):
+    stats_ = _all_stats()
+    stats_["energy"] = stats_["energy"].astype(float)
+    stats_["energy"][2, 17] = np.nan
+    result = check_convergence(_posterior(_arrays(_iid(exact)), stats=stats_))
+    assert result.passed is False, str(result)
+    assert result.details["gates"]["E-BFMI"] == "failed"
+    assert math.isnan(result.details["ebfmi"][2])
+    assert all(v > 0.3 for i, v in enumerate(result.details["ebfmi"]) if i != 2)
+    assert "E-BFMI" in result.message
+    assert result.to_dict()["details"]["ebfmi"][2] is None  # JSON: NaN -> null
+
+
+def test_diagnostics_the_sampler_does_not_provide_are_listed_never_passed(exact):
+    good = _iid(exact)
+    full = check_convergence(_posterior(_arrays(good), stats=_all_stats(), max_tree_depth=10))
+    assert full.passed, str(full)
+    assert full.details["not_available"] == []
+    assert set(full.details["gates"].values()) == {"passed"}
+    assert "not available" not in full.message
+
+    # a user's sampler that reports only divergences: E-BFMI and tree depth cannot be computed
+    only_div = {"diverging": np.zeros((4, 1000), bool)}
+    result = check_convergence(_posterior(_arrays(good), stats=only_div))
+    assert result.details["not_available"] == ["E-BFMI", "tree depth"]
+    assert result.details["gates"]["E-BFMI"] == result.details["gates"]["tree depth"] == (
+        "not available")
+    assert result.details["ebfmi"] is None and result.details["saturated_draws"] is None
+    # the gates that were computed decide the verdict; the message names what was not
+    assert result.passed, str(result)
+    assert "not available" in result.message
+    assert "E-BFMI" in result.message and "tree depth" in result.message
+    assert "E-BFMI" in str(result) and "E-BFMI" in check_table_text([result])
+
+    # a tree_depth statistic without the sampler's maximum cannot be judged either
+    no_max = check_convergence(_posterior(_arrays(good), stats=_all_stats()))
+    assert no_max.details["not_available"] == ["tree depth"]
+    assert "maximum tree depth" in no_max.message
+
+    # no statistics at all: divergences are not available, not zero
+    bare = _posterior(_arrays(good))
+    assert bare.divergences is None
+    summary = summarize(bare)
+    assert summary.divergences is None and summary.to_dict()["divergences"] is None
+    assert summary.not_available == ["divergences", "tree depth"]
+    result = check_convergence(bare)
+    assert result.details["not_available"] == ["divergences", "E-BFMI", "tree depth"]
+    assert "no divergences" not in result.message
+
+    # a computed gate that fails still fails; the unavailable ones are listed beside it
+    stuck = _arrays(good)
+    stuck["slope"][3] += 0.5
+    result = check_convergence(_posterior(stuck, stats=only_div))
+    assert result.passed is False and "R-hat" in result.message
+    assert "not available" in result.message
+
+
+def test_tree_depth_saturation_fails(exact):
+    values = _arrays(_iid(exact))
+    healthy = _all_stats()
+    result = check_convergence(_posterior(values, stats=healthy, max_tree_depth=10))
+    assert result.passed and result.details["saturated_draws"] == 0
+    assert result.details["deepest_draw"] == 3 and "tree depth 3 of 10" in result.message
+
+    saturated = _all_stats()
+    saturated["tree_depth"][1, [5, 700]] = 10
+    post = _posterior(values, stats=saturated, max_tree_depth=10)
+    assert post.saturated_draws == 2
+    result = check_convergence(post)
+    assert result.passed is False, str(result)
+    assert result.details["gates"]["tree depth"] == "failed"
+    assert result.details["saturated_draws"] == 2
+    assert "2 of 4000 draws reached the maximum tree depth 10" in result.message
+    # the rule is a parameter: with room for 2 saturated draws this fit passes
+    assert check_convergence(post, max_saturated=2).passed
+    summary = summarize(post)
+    assert summary.max_tree_depth == 10 and summary.saturated_draws == 2
+
+    nan_depth = _all_stats()
+    nan_depth["tree_depth"] = nan_depth["tree_depth"].astype(float)
+    nan_depth["tree_depth"][0, 0] = np.nan
+    result = check_convergence(_posterior(values, stats=nan_depth, max_tree_depth=10))
+    assert result.passed is False and result.details["gates"]["tree depth"] == "failed"
+
+
+def check_table_text(results) -> str:
+    import io
+
+    from rich.console import Console
+
+    from glmcheck.report import check_table
+
+    console = Console(width=300, record=True, file=io.StringIO(), color_system=None)
+    console.print(check_table(results))
+    return console.export_text()
+
+
 def test_exact_with_independent_draws(exact):
     """No sampling: draws from the exact posterior pass; sigma scaled by 1.1 fails."""
     assert check_exact(_iid(exact), exact).passed
@@ -315,16 +464,31 @@ def test_exact_with_independent_draws(exact):
 # ---------------------------------------------------------------- e. results and bad input
 
 
+def _fewest_sets_that_can_fail(alpha=ALPHA, params=3, prob=0.9) -> int:
+    """The smallest K at which coverage 0 of K fails the check: P(X = 0 | K, prob) <= alpha /
+    params (Bonferroni over the parameters), i.e. 0.1**K <= 1e-4 / 3: K = 5. With K = 2 (the
+    test's old value) even 0 of 2 has p = 0.01, and the check cannot fail."""
+    return next(k for k in range(1, 100) if stats.binom.pmf(0, k, prob) <= alpha / params)
+
+
 def test_results_round_trip_to_json_and_print_a_verdict(exact):
     good, other = _iid(exact, seed=0), _iid(exact, seed=5)
     shifted = _iid(exact, seed=5, slope=1.5)
+    k = _fewest_sets_that_can_fail()
+    assert k == 5
+    # the true slope 2 lies ~0.5 posterior sds from the exact posterior's mean (covered in
+    # every set: passes) and ~5 sds from the slope scaled x1.5 (covered in none: p = 1e-5 <
+    # 1e-4 / 3, fails whatever the draws)
+    covering = [_iid(exact, seed=10 + i) for i in range(k)]
+    missing = [_iid(exact, seed=10 + i, slope=1.5) for i in range(k)]
     results = [
         check_exact(good, exact), check_exact(shifted, exact),
         check_agreement(good, other), check_agreement(good, shifted),
         check_recovery(good, TRUTH), check_recovery(good, {**TRUTH, "slope": 3.0}),
-        check_convergence(good), check_coverage([good, other], TRUTH),
+        check_convergence(good), check_coverage(covering, TRUTH), check_coverage(missing, TRUTH),
     ]
-    assert [r.passed for r in results] == [True, False, True, False, True, False, True, True]
+    assert [r.passed for r in results] == [True, False, True, False, True, False, True, True, False]
+    assert [r["param"] for r in results[-1].rows if not r["passed"]] == ["slope"]
     for result in results:
         d = result.to_dict()
         assert json.loads(json.dumps(d, allow_nan=False)) == d

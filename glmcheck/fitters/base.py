@@ -7,7 +7,17 @@ same thing.
 
 To plug in a sampler of your own, subclass :class:`Fitter`, set ``name`` (and ``requires``),
 implement ``_compile`` and ``_sample``, and pass it as ``package.module:ClassName`` wherever a
-sampler name is accepted.
+sampler name is accepted. ``_sample`` returns a :class:`RawSample`; say in its ``settings``
+whatever your sampler ran with that differs from what was asked (a hard-coded
+``target_accept``, its maximum tree depth), so that results record what ran.
+
+:meth:`Fitter.fit` holds what ``_sample`` returns to the contract: every parameter of the model,
+with ``chain`` and ``draw`` dims, statistics on the same ``chain`` × ``draw`` grid, usable
+settings. A fitter that breaks it raises :class:`~glmcheck.errors.PluginError` (exit 4) when it
+is a user's (its class is not defined in a ``glmcheck.*`` module) and
+:class:`~glmcheck.errors.FitError` (exit 3: a library changed under a built-in) otherwise.
+A case's ``from_bambi`` that cannot find a parameter is judged the same way by the case's
+module (``glmcheck.cases.*`` or not).
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ from typing import ClassVar
 import numpy as np
 import xarray as xr
 
-from glmcheck.errors import FitError, GlmcheckError, MissingDependency, UsageError
+from glmcheck import compat
+from glmcheck.errors import FitError, GlmcheckError, MissingDependency, PluginError, UsageError
 from glmcheck.frontends import ModelSpec
 from glmcheck.posterior import STAT_NAMES, Posterior, Timing
 
@@ -58,12 +69,21 @@ class FitSettings:
 
 @dataclass(kw_only=True)
 class RawSample:
-    """What :meth:`Fitter._sample` returns: posterior in the model's own names."""
+    """What :meth:`Fitter._sample` returns: posterior in the model's own names.
+
+    ``posterior``: every parameter of the model (its own names), dims ``chain``, ``draw`` and
+    any parameter dims. ``stats``: sampler statistics named as
+    :data:`~glmcheck.posterior.STAT_NAMES`, dims ``chain`` and ``draw``. ``settings``: what the
+    sampler ran with, where it differs from the fitter's :class:`FitSettings` or adds to them:
+    ``tune``, ``target_accept``, ``max_tree_depth`` (the largest ``tree_depth`` it allows), and
+    any other JSON-able setting; ``chains`` and ``draws`` are always read from the draws.
+    """
 
     posterior: xr.Dataset
     stats: xr.Dataset
     warmup: float | None = None
     sampling: float | None = None
+    settings: dict | None = None
 
 
 def require(modules: tuple[str, ...], sampler: str) -> None:
@@ -89,6 +109,10 @@ class Fitter:
     name: ClassVar[str] = "custom"
     #: Importable modules the sampler needs.
     requires: ClassVar[tuple[str, ...]] = ()
+    #: The largest tree depth the sampler allows (:data:`~glmcheck.posterior.STAT_NAMES` says
+    #: how depth counts); None where unknown. A ``max_tree_depth`` in
+    #: :attr:`RawSample.settings`, or the sampler's own record, takes precedence.
+    max_tree_depth: ClassVar[int | None] = None
 
     def __init__(self, spec: ModelSpec, settings: FitSettings | None = None):
         require(self.requires, self.name)
@@ -130,13 +154,15 @@ class Fitter:
                 f"{self.spec.case.name!r}: {type(exc).__name__}: {exc}"
             ) from exc
         elapsed = perf_counter() - start
-        draws = self.spec.canonical(raw.posterior)
+        self._check_raw(raw)
+        draws = self._canonical(raw.posterior)
         bad = [name for name, var in draws.data_vars.items() if not np.isfinite(var.values).all()]
         if bad:
             raise FitError(
                 f"{self.name} returned NaN or infinite draws for {bad} "
                 f"(case {self.spec.case.name!r}, {self.spec.frontend})"
             )
+        settings, max_tree_depth = self._ran_with(raw, draws)
         return Posterior(
             case=self.spec.case.name,
             frontend=self.spec.frontend,
@@ -148,4 +174,129 @@ class Fitter:
                 compile=self.compile_seconds, fit=elapsed, warmup=raw.warmup, sampling=raw.sampling
             ),
             native_names=dict(self.spec.native_names),
+            settings=settings,
+            max_tree_depth=max_tree_depth,
         )
+
+    # -- the contract of _sample -----------------------------------------------------------
+    @classmethod
+    def is_plugin(cls) -> bool:
+        """Whether this fitter is a user's (defined outside glmcheck), not a built-in."""
+        return not _is_glmcheck_module(cls.__module__)
+
+    def _broken(self, what: str) -> GlmcheckError:
+        """The error for a ``_sample`` result that breaks the contract: one line, naming the
+        sampler, the model and what is wrong."""
+        cls = type(self)
+        where = f"the {self.spec.frontend} model of case {self.spec.case.name!r}"
+        if self.is_plugin():
+            return PluginError(
+                f"sampler {self.name!r} ({cls.__module__}:{cls.__qualname__}) broke the Fitter "
+                f"contract on {where}: {what}"
+            )
+        return FitError(f"{self.name} returned unusable output for {where}: {what}")
+
+    def _check_raw(self, raw) -> None:
+        if not isinstance(raw, RawSample):
+            raise self._broken(f"_sample returned {type(raw).__name__}, not a RawSample")
+        post, stats = raw.posterior, raw.stats
+        for field_name, value in (("posterior", post), ("stats", stats)):
+            if not isinstance(value, xr.Dataset):
+                raise self._broken(
+                    f"RawSample.{field_name} is a {type(value).__name__}, not an xarray.Dataset"
+                )
+        wanted = self.spec.native_params
+        missing = [p for p in wanted if p not in post.data_vars]
+        if missing:
+            raise self._broken(
+                f"the draws have no parameter {', '.join(map(repr, missing))} "
+                f"(it returned {sorted(map(str, post.data_vars))})"
+            )
+        for name in wanted:
+            dims = post[name].dims
+            lacking = [d for d in ("chain", "draw") if d not in dims]
+            if lacking:
+                raise self._broken(
+                    f"draws of {name!r} have no {' or '.join(map(repr, lacking))} dimension "
+                    f"(dims {dims})"
+                )
+        grid = {"chain": post.sizes["chain"], "draw": post.sizes["draw"]}
+        if 0 in grid.values():
+            raise self._broken(f"the draws are empty ({grid})")
+        for name, var in stats.data_vars.items():
+            sizes = {d: var.sizes.get(d) for d in grid}
+            if sizes != grid:
+                raise self._broken(
+                    f"statistic {name!r} has dims {var.dims} with sizes {dict(var.sizes)}, not the "
+                    f"draws' chain × draw grid {grid}"
+                )
+        if raw.settings is not None:
+            if not isinstance(raw.settings, dict) or not all(
+                isinstance(k, str) for k in raw.settings
+            ):
+                raise self._broken(
+                    f"RawSample.settings must be a dict with str keys, not {raw.settings!r}"
+                )
+            problem = _bad_setting(raw.settings)
+            if problem:
+                raise self._broken(f"RawSample.settings: {problem}")
+
+    def _canonical(self, posterior: xr.Dataset) -> xr.Dataset:
+        """The draws in canonical names; a case that cannot find its parameters in draws that
+        have them all is the case's bug: a user's (PluginError) or a regression (FitError)."""
+        case = self.spec.case
+        try:
+            return self.spec.canonical(posterior)
+        except GlmcheckError:
+            raise
+        except Exception as exc:
+            cls = type(case)
+            what = (f"could not map the {self.spec.frontend} posterior to its parameters "
+                    f"{list(case.params)}: {type(exc).__name__}: {exc}")
+            if not _is_glmcheck_module(cls.__module__, "glmcheck.cases"):
+                raise PluginError(
+                    f"case {case.name!r} ({cls.__module__}:{cls.__qualname__}) {what}"
+                ) from exc
+            raise FitError(f"case {case.name!r} {what} (sampler {self.name})") from exc
+
+    def _ran_with(self, raw: RawSample, draws: xr.Dataset) -> tuple[dict, int | None]:
+        """(settings the sampler ran with, its maximum tree depth).
+
+        Precedence: the draws themselves (chains, draws), then the sampler's own record in the
+        statistics' attributes (nutpie keeps one), then what the fitter says in
+        ``RawSample.settings``, then the :class:`FitSettings` it was given.
+        """
+        ran: dict = dict(self.settings.to_dict())
+        ran.update(raw.settings or {})
+        ran.update(compat.sampler_settings(raw.stats))
+        max_tree_depth = ran.pop("max_tree_depth", None)
+        if max_tree_depth is None:
+            max_tree_depth = self.max_tree_depth
+        ran = {k: v.item() if isinstance(v, np.generic) else v for k, v in ran.items()}
+        ran["chains"] = int(draws.sizes["chain"])
+        ran["draws"] = int(draws.sizes["draw"])
+        if ran.get("target_accept") is not None:
+            ran["target_accept"] = float(ran["target_accept"])
+        return ran, None if max_tree_depth is None else int(max_tree_depth)
+
+
+def _is_glmcheck_module(module: str, package: str = "glmcheck") -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _bad_setting(settings: dict) -> str | None:
+    """What is wrong with a sampler's reported settings, or None."""
+    for key in ("chains", "tune", "draws", "max_tree_depth"):
+        if key in settings and settings[key] is not None:
+            value = settings[key]
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < (
+                0 if key == "tune" else 1
+            ):
+                return f"{key} must be a positive integer (tune: >= 0), not {value!r}"
+    accept = settings.get("target_accept")
+    if accept is not None and (
+        isinstance(accept, bool) or not isinstance(accept, int | float | np.number)
+        or not 0 < accept < 1
+    ):
+        return f"target_accept must be in (0, 1), not {accept!r}"
+    return None

@@ -27,7 +27,8 @@ import xarray as xr
 from glmcheck.errors import UsageError
 from glmcheck.fitters.base import Fitter, RawSample
 
-#: PyMC's default.
+#: PyMC's default; the fitters' ``max_tree_depth``. NumPyro's ``max_tree_depth`` and
+#: BlackJAX's ``max_num_doublings`` both bound the doublings started per draw.
 MAX_TREE_DEPTH = 10
 
 
@@ -54,6 +55,7 @@ class JaxFitter(Fitter):
     """
 
     requires = ("jax",)
+    max_tree_depth = MAX_TREE_DEPTH
 
     # -- kernel hooks ----------------------------------------------------------------------
     def _warmup_chain(self, key, y, position) -> Any:
@@ -173,11 +175,15 @@ class JaxFitter(Fitter):
         params, stats = jax.block_until_ready(self._sample_program(key, y, carry))
         sampling = perf_counter() - start
         params, stats = jax.device_get((params, stats))
+        s = self.settings
         return RawSample(
             posterior=self._dataset(dict(zip(self._param_names, params)), self._param_dims),
             stats=self._dataset(stats, {}),
             warmup=warmup,
             sampling=sampling,
+            # what the compiled programs were built with (neither library records it)
+            settings={"tune": s.tune, "target_accept": float(s.target_accept),
+                      "max_tree_depth": self.max_tree_depth},
         )
 
     def _dataset(self, arrays: dict[str, np.ndarray], dims: dict[str, tuple]) -> xr.Dataset:
@@ -219,7 +225,7 @@ class NumpyroFitter(JaxFitter):
             position,
             self.settings.tune,
             target_accept_prob=self.settings.target_accept,
-            max_tree_depth=MAX_TREE_DEPTH,
+            max_tree_depth=self.max_tree_depth,
             model_args=(y,),
             rng_key=key,
         )
@@ -235,7 +241,8 @@ class NumpyroFitter(JaxFitter):
         stats = {
             "diverging": state.diverging,
             "n_steps": n_steps,
-            # A tree of depth d holds 2**(d-1) <= n_steps <= 2**d - 1 leapfrog steps.
+            # NumPyro does not report the depth. A tree whose d-th doubling was started holds
+            # 2**(d-1) <= n_steps <= 2**d - 1 leapfrog steps (glmcheck's convention, STAT_NAMES).
             "tree_depth": jnp.floor(jnp.log2(n_steps)).astype(n_steps.dtype) + 1,
             "energy": state.energy,
             "step_size": state.adapt_state.step_size,
@@ -266,7 +273,7 @@ class BlackjaxFitter(JaxFitter):
             logdensity,
             target_acceptance_rate=self.settings.target_accept,
             adaptation_info_fn=get_filter_adapt_info_fn(),
-            max_num_doublings=MAX_TREE_DEPTH,
+            max_num_doublings=self.max_tree_depth,
         )
         (state, parameters), _ = adaptation.run(key, position, num_steps=self.settings.tune)
         return state, parameters["step_size"], parameters["inverse_mass_matrix"]
@@ -279,12 +286,13 @@ class BlackjaxFitter(JaxFitter):
             lambda p: self._logdensity(p, y),
             step_size,
             inverse_mass_matrix,
-            max_num_doublings=MAX_TREE_DEPTH,
+            max_num_doublings=self.max_tree_depth,
         )
         state, info = kernel.step(key, state)
         stats = {
             "diverging": info.is_divergent,
             "n_steps": info.num_integration_steps,
+            # the doublings started, the last one included (glmcheck's convention, STAT_NAMES)
             "tree_depth": info.num_trajectory_expansions,
             "energy": info.energy,
             "step_size": step_size,

@@ -9,11 +9,17 @@ import numpy as np
 from glmcheck import compat
 from glmcheck.fitters.base import Fitter, RawSample, standard_stats
 from glmcheck.frontends import RESPONSE_DATA
+from glmcheck.posterior import STAT_NAMES
+
+
+#: nutpie's default ``maxdepth``, passed explicitly: what ran does not hang on nutpie's default
+MAX_TREE_DEPTH = 10
 
 
 class NutpieFitter(Fitter):
     name = "nutpie"
     requires = ("nutpie",)
+    max_tree_depth = MAX_TREE_DEPTH
 
     def _compile(self) -> None:
         import nutpie
@@ -34,12 +40,29 @@ class NutpieFitter(Fitter):
             tune=s.tune,
             draws=s.draws,
             target_accept=s.target_accept,
+            maxdepth=self.max_tree_depth,
             seed=seed,
             cores=min(s.chains, os.cpu_count() or 1),
             progress_bar=False,
             save_warmup=False,
         )
-        stats = standard_stats(
-            compat.group(trace, "sample_stats"), {"depth": "tree_depth", "logp": "lp"}
+        raw_stats = compat.group(trace, "sample_stats")
+        stats = standard_stats(raw_stats, {"logp": "lp"})
+        stats["tree_depth"] = started_doublings(raw_stats["depth"], raw_stats["n_steps"])
+        return RawSample(
+            posterior=compat.group(trace, "posterior"),
+            stats=stats[[n for n in STAT_NAMES if n in stats]],
+            settings={"tune": s.tune, "target_accept": float(s.target_accept),
+                      "max_tree_depth": self.max_tree_depth},
         )
-        return RawSample(posterior=compat.group(trace, "posterior"), stats=stats)
+
+
+def started_doublings(depth, n_steps):
+    """nutpie's ``depth`` in glmcheck's convention (:data:`~glmcheck.posterior.STAT_NAMES`).
+
+    nutpie counts the doublings it completed and merged (Stan's convention); a doubling cut
+    short inside by a U-turn or a divergence is not counted, though its leapfrog steps are:
+    such a draw took more than ``2**depth - 1`` steps and started ``depth + 1`` doublings.
+    """
+    extra = (n_steps.astype("int64") > 2 ** depth.astype("int64") - 1).astype("int64")
+    return depth.astype("int64") + extra

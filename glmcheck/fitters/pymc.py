@@ -19,20 +19,28 @@ from glmcheck.errors import FitError
 from glmcheck.fitters.base import Fitter, RawSample
 from glmcheck.posterior import STAT_NAMES
 
+#: PyMC's ``depth`` counts every doubling started (glmcheck's convention, STAT_NAMES)
 _STAT_RENAMES = {"model_logp": "lp", "depth": "tree_depth", "tree_size": "n_steps"}
 _JITTER_TRIES = 20
+#: PyMC's default ``max_treedepth`` (after the first 200 warm-up iterations, which use
+#: ``early_max_treedepth`` 8), passed explicitly
+MAX_TREE_DEPTH = 10
 
 
 class PymcFitter(Fitter):
     name = "pymc"
     requires = ("pymc",)
+    max_tree_depth = MAX_TREE_DEPTH
 
     def _compile(self) -> None:
         import pymc as pm
 
         model = self.spec.model
         with model:
-            self._step = pm.NUTS(model.value_vars, target_accept=self.settings.target_accept)
+            self._step = pm.NUTS(
+                model.value_vars, target_accept=self.settings.target_accept,
+                max_treedepth=self.max_tree_depth,
+            )
         self._logp = model.compile_logp()
         names = self.spec.native_params
         # Parameter values as functions of the unconstrained value variables (not the random
@@ -64,11 +72,15 @@ class PymcFitter(Fitter):
         stats = xr.Dataset(
             {k: (("chain", "draw"), np.stack([c[1][k] for c in chains])) for k in chains[0][1]}
         )
+        step = self._step
         return RawSample(
             posterior=posterior,
             stats=stats,
             warmup=sum(c[2] for c in chains),
             sampling=sum(c[3] for c in chains),
+            # what the step method holds, not what was asked of it
+            settings={"tune": s.tune, "target_accept": float(step.target_accept),
+                      "max_tree_depth": int(step.max_treedepth)},
         )
 
     def _jittered_start(self, rng: np.random.Generator) -> dict:
