@@ -17,7 +17,7 @@ from glmcheck.results import summarize
 from glmcheck.stats.multiplicity import bonferroni_z
 
 from userland import contract
-from userland.shallow import SHALLOW
+from userland.shallow import SHALLOW, depth_convention_holds, saturation_is_caught
 
 SETTINGS = FitSettings(chains=2, tune=500, draws=500)
 
@@ -128,13 +128,6 @@ def test_a_case_gets_its_own_fit_settings_unless_the_user_chose():
 
 
 # -- what ran: settings and tree depth --------------------------------------------------------
-def _depth_convention_holds(post) -> None:
-    """glmcheck's tree-depth convention (STAT_NAMES): depth d took 2**(d-1) <= n_steps <=
-    2**d - 1 leapfrog steps, and no draw is deeper than the sampler's maximum."""
-    depth = post.stats["tree_depth"].values.astype(np.int64)
-    steps = post.stats["n_steps"].values.astype(np.int64)
-    assert ((2 ** (depth - 1) <= steps) & (steps <= 2**depth - 1)).all()
-    assert depth.min() >= 1 and depth.max() <= post.max_tree_depth
 
 
 @pytest.mark.slow
@@ -147,18 +140,12 @@ def test_tree_depth_is_counted_alike_and_saturation_is_caught(sampler):
     settings = FitSettings(chains=2, tune=300, draws=300)
     post = make_fitter(sampler, spec, settings).fit(seed=1)
     assert post.max_tree_depth == 10
-    _depth_convention_holds(post)
+    depth_convention_holds(post)
     assert post.saturated_draws == 0
     assert check_convergence(post).details["gates"]["tree depth"] == "passed"
 
     shallow = SHALLOW[sampler](spec, settings).fit(seed=1)
-    assert shallow.max_tree_depth == 3
-    _depth_convention_holds(shallow)
-    depth, steps = shallow.stats["tree_depth"].values, shallow.stats["n_steps"].values
-    np.testing.assert_array_equal(depth == 3, steps >= 4)
-    assert shallow.saturated_draws == int((depth == 3).sum()) > 0
-    result = check_convergence(shallow)
-    assert result.passed is False and result.details["gates"]["tree depth"] == "failed"
+    result = saturation_is_caught(shallow)
     assert "maximum tree depth 3" in result.message
     assert summarize(shallow).max_tree_depth == 3
 

@@ -19,10 +19,11 @@ import pytest
 from conftest import require_modules
 from glmcheck.cases import get_case
 from glmcheck.cases.base import Case
-from glmcheck.checks import ALPHA, check_convergence, check_exact
+from glmcheck.checks import ALPHA, check_exact
 from glmcheck.fitters import FitSettings, Fitter, get_fitter, make_fitter
 from glmcheck.frontends import build
 from glmcheck.posterior import STAT_NAMES
+from userland.shallow import SHALLOW, depth_convention_holds, saturation_is_caught
 
 SAMPLERS = ["numpyro", "blackjax"]
 LINEAR = get_case("linear")
@@ -56,13 +57,6 @@ def fitters():
     return get
 
 
-def _depth_convention_holds(post) -> None:
-    """A draw of tree depth d (doublings started) took 2**(d-1) <= n_steps <= 2**d - 1
-    leapfrog steps, and no draw is deeper than the sampler's maximum."""
-    depth = post.stats["tree_depth"].values.astype(np.int64)
-    steps = post.stats["n_steps"].values.astype(np.int64)
-    assert ((2 ** (depth - 1) <= steps) & (steps <= 2**depth - 1)).all()
-    assert depth.min() >= 1 and depth.max() <= post.max_tree_depth
 
 
 def test_import_is_cheap():
@@ -94,7 +88,7 @@ def test_posterior_matches_exact(fitters, sampler, frontend):
     assert np.issubdtype(post.stats["n_steps"].dtype, np.integer)
     assert (post.stats["n_steps"] >= 1).all()
     assert post.max_tree_depth == 10
-    _depth_convention_holds(post)
+    depth_convention_holds(post)
     assert post.settings == SETTINGS.to_dict()
     assert post.gradient_evals > 0
     assert post.timing.warmup > 0 and post.timing.sampling > 0
@@ -133,18 +127,9 @@ def test_tree_depth_is_counted_alike_and_saturation_is_caught(sampler):
     """With the maximum tree depth lowered to 3 (a user's subclass, tests/userland/shallow.py)
     many draws of the linear case reach it, counted as nutpie and PyMC count them: a draw is
     at the maximum exactly when its 3rd doubling was started (n_steps >= 4)."""
-    from userland.shallow import SHALLOW
-
     _needs(sampler)
     settings = FitSettings(chains=2, tune=300, draws=300)
-    shallow = SHALLOW[sampler](build("linear", "pymc"), settings).fit(seed=1)
-    assert shallow.max_tree_depth == 3
-    _depth_convention_holds(shallow)
-    depth, steps = shallow.stats["tree_depth"].values, shallow.stats["n_steps"].values
-    np.testing.assert_array_equal(depth == 3, steps >= 4)
-    assert shallow.saturated_draws == int((depth == 3).sum()) > 0
-    result = check_convergence(shallow)
-    assert result.passed is False and result.details["gates"]["tree depth"] == "failed"
+    saturation_is_caught(SHALLOW[sampler](build("linear", "pymc"), settings).fit(seed=1))
 
 
 @pytest.mark.slow
