@@ -413,7 +413,7 @@ def _cmd_sbc(args) -> int:
     from glmcheck.compat import versions
     from glmcheck.record import file_entry, new_record, write_record
     from glmcheck.report import check_table, stderr_console, stdout_console
-    from glmcheck.sbc import SBC_ALPHA, SBCConfig, analyse, run_sbc
+    from glmcheck.sbc import SBC_ALPHA, SBCConfig, analyse, check_scheduler, run_sbc
 
     alpha = SBC_ALPHA if args.alpha is None else args.alpha
     if not 0 < alpha < 1:
@@ -427,6 +427,11 @@ def _cmd_sbc(args) -> int:
     store = args.store or Path("glmcheck-sbc") / (
         f"{safe_case}-{args.frontend}-{args.sampler.replace(':', '_')}-{config.mode}-s{args.seed}"
     )
+    # what can be checked without the store, before the progress display starts
+    check_scheduler(args.scheduler)
+    for name, value in (("simulations", args.simulations), ("workers", args.workers)):
+        if value < 1:
+            raise UsageError(f"expected {name} >= 1 but got {name}={value}")
     columns = (
         TextColumn("SBC {task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
@@ -434,29 +439,32 @@ def _cmd_sbc(args) -> int:
     err = stderr_console()
     run_dir: Path | None = None
 
+    progress = Progress(*columns, console=err, transient=False)
+    task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}", total=None)
+
     def start() -> None:
         """Input checked, store open: make the output folder before the first simulation, so
-        that an unwritable --out costs no work (exit 2)."""
+        that an unwritable --out costs no work (exit 2); only then show progress, so bad input
+        is one line on stderr and nothing else."""
         nonlocal run_dir
         run_dir = new_run_dir(args.out)
+        progress.start()
+
+    def report(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
 
     try:
-        with Progress(*columns, console=err, transient=False) as progress:
-            task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}",
-                                     total=None)
-
-            def report(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            run = run_sbc(
-                config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
-                progress=report, on_start=start,
-            )
+        run = run_sbc(
+            config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
+            progress=report, on_start=start,
+        )
     except BaseException:
         if run_dir is not None:  # leave no empty run folder behind; the store keeps the work
             with suppress(OSError):
                 run_dir.rmdir()
         raise
+    finally:
+        progress.stop()
     result, bands = analyse(run, alpha=alpha)
     code = EXIT_OK if result.passed else EXIT_FAILED
     payload = new_record(

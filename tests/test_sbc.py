@@ -220,8 +220,8 @@ def _bad(capsys, args):
     code = main(["sbc", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == EXIT_USAGE, err
-    assert err and err[-1].startswith("glmcheck: error: ")
-    return err[-1]
+    assert len(err) == 1 and err[0].startswith("glmcheck: error: "), err  # one line, no bar
+    return err[0]
 
 
 def test_bad_simulation_counts(capsys, tmp_path):
