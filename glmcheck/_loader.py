@@ -19,9 +19,9 @@ def is_reference(name: str) -> bool:
 
 
 def is_builtin(obj) -> bool:
-    """Whether ``obj`` (a class or an instance) is defined by glmcheck itself."""
-    cls = obj if isinstance(obj, type) else type(obj)
-    return cls.__module__ == "glmcheck" or cls.__module__.startswith("glmcheck.")
+    """Whether ``obj`` (a class or an instance) is defined by glmcheck itself, not a plugin."""
+    module = (obj if isinstance(obj, type) else type(obj)).__module__
+    return module == "glmcheck" or module.startswith("glmcheck.")
 
 
 def plugin_module_of(exc: BaseException) -> str | None:

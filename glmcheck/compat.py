@@ -27,9 +27,9 @@ __all__ = [
 ]
 
 _VERSIONED = (
-    "glmcheck", "pymc", "pytensor", "bambi", "formulae", "arviz", "arviz-base", "arviz-stats",
-    "arviz-plots", "nutpie", "numpyro", "jax", "blackjax", "numpy", "scipy", "xarray",
-    "matplotlib",
+    "glmcheck", "pymc", "pytensor", "numba", "bambi", "formulae", "arviz", "arviz-base",
+    "arviz-stats", "arviz-plots", "nutpie", "numpyro", "jax", "jaxlib", "blackjax", "numpy",
+    "scipy", "xarray", "matplotlib",
 )
 
 

@@ -236,19 +236,8 @@ _STACK = ("python", "pymc", "pytensor", "numba", "bambi", "formulae", "nutpie", 
 
 
 def _stack_versions() -> dict:
-    from importlib import metadata
-
-    v = compat.versions()
-    out = {}
-    for name in _STACK:
-        if name in v:
-            out[name] = v[name]
-            continue
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    versions = compat.versions()
+    return {name: versions[name] for name in _STACK}
 
 
 #: glmcheck's modules whose code decides a simulation's record: what :meth:`SBCWorker.simulate`

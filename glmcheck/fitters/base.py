@@ -31,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from glmcheck import compat
+from glmcheck._loader import is_builtin
 from glmcheck.errors import FitError, GlmcheckError, MissingDependency, PluginError, UsageError
 from glmcheck.frontends import ModelSpec
 from glmcheck.posterior import STAT_NAMES, Posterior, Timing
@@ -182,7 +183,7 @@ class Fitter:
     @classmethod
     def is_plugin(cls) -> bool:
         """Whether this fitter is a user's (defined outside glmcheck), not a built-in."""
-        return not _is_glmcheck_module(cls.__module__)
+        return not is_builtin(cls)
 
     def _broken(self, what: str) -> GlmcheckError:
         """The error for a ``_sample`` result that breaks the contract: one line, naming the
@@ -253,7 +254,7 @@ class Fitter:
             cls = type(case)
             what = (f"could not map the {self.spec.frontend} posterior to its parameters "
                     f"{list(case.params)}: {type(exc).__name__}: {exc}")
-            if not _is_glmcheck_module(cls.__module__, "glmcheck.cases"):
+            if not is_builtin(case):
                 raise PluginError(
                     f"case {case.name!r} ({cls.__module__}:{cls.__qualname__}) {what}"
                 ) from exc
@@ -278,10 +279,6 @@ class Fitter:
         if ran.get("target_accept") is not None:
             ran["target_accept"] = float(ran["target_accept"])
         return ran, None if max_tree_depth is None else int(max_tree_depth)
-
-
-def _is_glmcheck_module(module: str, package: str = "glmcheck") -> bool:
-    return module == package or module.startswith(package + ".")
 
 
 def _bad_setting(settings: dict) -> str | None:
