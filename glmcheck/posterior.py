@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-__all__ = ["Posterior", "Timing", "STAT_NAMES"]
+__all__ = ["Posterior", "Timing", "STAT_NAMES", "ROUTES", "fit_label"]
+
+#: how a sampler is called: glmcheck's compile-once adapter, or the public route users call
+ROUTES = ("compiled", "public")
 
 #: Sampler statistics every fitter reports under these names where the sampler has them:
 #: ``diverging`` (bool), ``n_steps`` (leapfrog steps per draw), ``tree_depth``, ``energy``,
@@ -64,6 +67,9 @@ class Posterior:
     #: the largest tree depth the sampler allowed (``tree_depth`` convention of
     #: :data:`STAT_NAMES`); None where the sampler does not say
     max_tree_depth: int | None = None
+    #: how the sampler was called: ``"compiled"`` (glmcheck's compile-once adapter) or
+    #: ``"public"`` (the route users call: ``pm.sample`` or Bambi's ``fit``, compile included)
+    route: str = "compiled"
 
     @property
     def chains(self) -> int:
@@ -98,4 +104,9 @@ class Posterior:
         return int(np.asarray(self.stats["n_steps"]).sum())
 
     def label(self) -> str:
-        return f"{self.case} · {self.frontend} · {self.sampler}"
+        return fit_label(self.case, self.frontend, self.sampler, self.route)
+
+
+def fit_label(case: str, frontend: str, sampler: str, route: str = "compiled") -> str:
+    """``case · frontend · sampler``, with `` · public`` for the public route."""
+    return f"{case} · {frontend} · {sampler}" + ("" if route == "compiled" else f" · {route}")

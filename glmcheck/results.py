@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from glmcheck import compat
-from glmcheck.posterior import Posterior
+from glmcheck.posterior import Posterior, fit_label
 
 __all__ = ["ParamSummary", "FitResult", "summarize", "flat_elements", "flat_values", "json_safe", "RHAT_MAX", "INTERVAL"]
 
@@ -54,6 +54,10 @@ class FitResult:
     #: the settings that were asked for, where the sampler ran with others (None: it ran with
     #: what was asked, or nobody said what was asked)
     requested: dict | None = None
+    #: ``"compiled"`` or ``"public"`` (:data:`~glmcheck.posterior.ROUTES`)
+    route: str = "compiled"
+    #: how the sampler behaved (:func:`behaviour`): per-run values and per-chain lists
+    behaviour: dict = field(default_factory=dict)
 
     @property
     def max_rhat(self) -> float:
@@ -86,7 +90,7 @@ class FitResult:
 
     @property
     def label(self) -> str:
-        return f"{self.case} · {self.frontend} · {self.sampler}"
+        return fit_label(self.case, self.frontend, self.sampler, self.route)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -186,7 +190,55 @@ def summarize(posterior: Posterior, settings: dict | None = None) -> FitResult:
         max_tree_depth=posterior.max_tree_depth,
         saturated_draws=posterior.saturated_draws,
         requested=asked if differs else None,
+        route=posterior.route,
+        behaviour=behaviour(posterior, min(p.ess_bulk for p in params) if params else math.nan),
     )
+
+
+def behaviour(posterior: Posterior, ess_bulk: float) -> dict:
+    """How the sampler behaved: what a sampler or adaptation change moves.
+
+    Per run: ``divergences``, ``grad_per_draw`` (leapfrog steps, i.e. gradient evaluations,
+    per draw), ``ess_per_grad`` (the smallest bulk ESS over parameters per gradient
+    evaluation), ``step_size`` and ``tree_depth`` (means over draws). ``chains`` holds the same
+    per chain (each chain's ESS from that chain alone), the noise a comparison needs. A value
+    the sampler does not report is None (not available), never zero.
+    """
+    stats = posterior.stats
+    n_chains = posterior.chains
+
+    def per_chain(name):
+        if name not in stats:
+            return None
+        values = np.asarray(stats[name].transpose("chain", "draw").values, dtype=float)
+        return values
+
+    steps, div = per_chain("n_steps"), per_chain("diverging")
+    step, depth = per_chain("step_size"), per_chain("tree_depth")
+    chains: dict = {}
+    if div is not None:
+        chains["divergences"] = [int(np.count_nonzero(row != 0)) for row in div]
+    if steps is not None:
+        chains["grad_per_draw"] = [float(row.mean()) for row in steps]
+        ess = [float(min(np.min(np.atleast_1d(v.values)) for v in
+                         compat.ess(posterior.draws.isel(chain=[c]), method="bulk").data_vars.values()))
+               for c in range(n_chains)]
+        chains["ess_per_grad"] = [e / row.sum() if row.sum() > 0 else math.nan
+                                  for e, row in zip(ess, steps)]
+    if step is not None:
+        chains["step_size"] = [float(row.mean()) for row in step]
+    if depth is not None:
+        chains["tree_depth"] = [float(row.mean()) for row in depth]
+    grads = posterior.gradient_evals
+    return {
+        "divergences": posterior.divergences,
+        "draws": n_chains * posterior.n_draws,
+        "grad_per_draw": None if steps is None else float(steps.mean()),
+        "ess_per_grad": None if not grads else float(ess_bulk) / grads,
+        "step_size": None if step is None else float(step.mean()),
+        "tree_depth": None if depth is None else float(depth.mean()),
+        "chains": chains,
+    }
 
 
 def flat_values(diag_ds, name):

@@ -27,7 +27,7 @@ from glmcheck.checks import (
 from glmcheck.errors import FitError, UsageError
 from glmcheck.fitters import FitSettings, Fitter, get_fitter, require
 from glmcheck.frontends import FRONTENDS, ModelSpec, build
-from glmcheck.posterior import Posterior
+from glmcheck.posterior import Posterior, fit_label
 from glmcheck.results import FitResult, summarize
 
 __all__ = [
@@ -43,6 +43,8 @@ class FitRequest:
     cases: Sequence[str | Case] = ("linear",)
     frontends: Sequence[str] = FRONTENDS
     samplers: Sequence[str] = ("nutpie",)
+    #: ``"compiled"`` (compile once, refit) and/or ``"public"`` (the routes users call)
+    routes: Sequence[str] = ("compiled",)
     settings: FitSettings = field(default_factory=FitSettings)
     #: settings the user chose: a case's own :attr:`~glmcheck.cases.Case.fit_settings` never
     #: override these
@@ -77,7 +79,10 @@ class FitRequest:
         bad = [f for f in self.frontends if f not in FRONTENDS]
         if bad:
             raise UsageError(f"unknown frontend {bad[0]!r}; choose from {', '.join(FRONTENDS)}")
-        fitters = [get_fitter(s) for s in self.samplers]
+        if not self.routes:
+            raise UsageError("a request needs at least one route")
+        fitters = [get_fitter(s, r) for r in self.routes for s in self.samplers]
+        fitters = list(dict.fromkeys(fitters))  # a user's fitter is the same on every route
         for cls in fitters:
             require(cls.requires, cls.name)
         if self.data is not None:
@@ -113,6 +118,7 @@ class FitFailure:
     #: where it failed: build, compile, sample, or "coverage data set k"
     stage: str
     error: str
+    route: str = "compiled"
 
     @property
     def case_name(self) -> str:
@@ -120,11 +126,12 @@ class FitFailure:
 
     @property
     def label(self) -> str:
-        return f"{self.case} · {self.frontend} · {self.sampler}"
+        return fit_label(self.case, self.frontend, self.sampler, self.route)
 
     def to_dict(self) -> dict:
         return {"case": self.case, "frontend": self.frontend, "sampler": self.sampler,
-                "status": "failed", "stage": self.stage, "error": self.error}
+                "route": self.route, "status": "failed", "stage": self.stage,
+                "error": self.error}
 
 
 @dataclass(kw_only=True)
@@ -162,10 +169,10 @@ def run_fits(
             except FitError as exc:
                 for cls in fitters:
                     yield FitFailure(case=case.name, frontend=frontend, sampler=cls.name,
-                                     stage="build", error=str(exc))
+                                     route=cls.route, stage="build", error=str(exc))
                 continue
             for cls in fitters:
-                label = f"{case.name} · {frontend} · {cls.name}"
+                label = fit_label(case.name, frontend, cls.name, cls.route)
                 stage = "compile"
                 try:
                     say(label, stage)
@@ -175,7 +182,7 @@ def run_fits(
                     posterior = fitter.fit(seed=request.seed)
                 except FitError as exc:
                     yield FitFailure(case=case.name, frontend=frontend, sampler=cls.name,
-                                     stage=stage, error=str(exc))
+                                     route=cls.route, stage=stage, error=str(exc))
                     continue
                 result = summarize(posterior, settings.to_dict())
                 yield FitOutcome(

@@ -29,12 +29,15 @@ class CheckResult:
     #: any extra numbers (e.g. coverage counts)
     details: dict = field(default_factory=dict)
     versions: dict = field(default_factory=compat.versions)
+    #: the sampling route where it is not glmcheck's compile-once one (``"public"``)
+    route: str | None = None
 
     @property
     def subject(self) -> str:
-        return " · ".join(
-            [self.case, " vs ".join(self.frontends), " vs ".join(self.samplers)]
-        )
+        parts = [self.case, " vs ".join(self.frontends), " vs ".join(self.samplers)]
+        if self.route and self.route != "compiled":
+            parts.append(self.route)
+        return " · ".join(parts)
 
     @property
     def worst(self) -> list[dict]:

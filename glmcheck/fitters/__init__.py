@@ -8,8 +8,9 @@ from __future__ import annotations
 from glmcheck._loader import is_reference, load_reference
 from glmcheck.errors import UsageError
 from glmcheck.fitters.base import FitSettings, Fitter, RawSample, require
+from glmcheck.posterior import ROUTES
 
-__all__ = ["SAMPLERS", "FitSettings", "Fitter", "RawSample", "get_fitter", "make_fitter", "installed"]
+__all__ = ["SAMPLERS", "PUBLIC_SAMPLERS", "ROUTES", "FitSettings", "Fitter", "RawSample", "get_fitter", "make_fitter", "installed"]
 
 #: Built-in samplers and where their adapters live.
 SAMPLERS: dict[str, str] = {
@@ -19,15 +20,26 @@ SAMPLERS: dict[str, str] = {
     "blackjax": "glmcheck.fitters.jax:BlackjaxFitter",
 }
 
+#: The same samplers through the routes users call: ``pm.sample(nuts_sampler=...)`` for a
+#: hand-written model, Bambi's ``Model.fit(inference_method=...)`` for a formula; every fit
+#: builds and compiles afresh, as it does for a user.
+PUBLIC_SAMPLERS: dict[str, str] = {
+    name: f"glmcheck.fitters.public:Public{name.capitalize()}Fitter" for name in SAMPLERS
+}
 
-def get_fitter(name: str | type[Fitter]) -> type[Fitter]:
-    """The fitter class for a sampler name or ``module:attribute`` reference."""
+
+def get_fitter(name: str | type[Fitter], route: str = "compiled") -> type[Fitter]:
+    """The fitter class for a sampler name or ``module:attribute`` reference, on ``route``
+    (``"compiled"`` or ``"public"``; a user's fitter is its own route)."""
+    if route not in ROUTES:
+        raise UsageError(f"unknown route {route!r}; choose from {', '.join(ROUTES)}")
     if isinstance(name, type) and issubclass(name, Fitter):
         return name
     if is_reference(name):
         cls = load_reference(name, "sampler")
     elif name in SAMPLERS:
-        cls = load_reference(SAMPLERS[name], "sampler")
+        table = SAMPLERS if route == "compiled" else PUBLIC_SAMPLERS
+        cls = load_reference(table[name], "sampler")
     else:
         raise UsageError(
             f"unknown sampler {name!r}; built-in samplers are {', '.join(SAMPLERS)} "
@@ -40,9 +52,9 @@ def get_fitter(name: str | type[Fitter]) -> type[Fitter]:
     return cls
 
 
-def make_fitter(name, spec, settings: FitSettings | None = None) -> Fitter:
-    """Compile ``spec`` for sampler ``name``."""
-    return get_fitter(name)(spec, settings)
+def make_fitter(name, spec, settings: FitSettings | None = None, route: str = "compiled") -> Fitter:
+    """Compile ``spec`` for sampler ``name`` on ``route``."""
+    return get_fitter(name, route)(spec, settings)
 
 
 def installed() -> dict[str, bool]:

@@ -114,6 +114,9 @@ class Fitter:
     #: how depth counts); None where unknown. A ``max_tree_depth`` in
     #: :attr:`RawSample.settings`, or the sampler's own record, takes precedence.
     max_tree_depth: ClassVar[int | None] = None
+    #: ``"compiled"``: compiles once and refits; ``"public"``: calls the library's own sampling
+    #: route as a user does, compile included (:data:`~glmcheck.posterior.ROUTES`)
+    route: ClassVar[str] = "compiled"
 
     def __init__(self, spec: ModelSpec, settings: FitSettings | None = None):
         require(self.requires, self.name)
@@ -177,6 +180,7 @@ class Fitter:
             native_names=dict(self.spec.native_names),
             settings=settings,
             max_tree_depth=max_tree_depth,
+            route=self.route,
         )
 
     # -- the contract of _sample -----------------------------------------------------------
