@@ -153,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder for results.json and figures (a new run-NNN inside)")
     sbc.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
+    # commands that live in their own module: each adds its parser and runs from args
+    for module in _COMMAND_MODULES.values():
+        _command_module(module).add_parser(sub, _Parser)
+
     sub.add_parser("cases", help="list the built-in cases")
     sub.add_parser("samplers", help="list the built-in samplers and whether they are installed")
     sub.add_parser("versions", help="print the versions of the libraries that matter")
@@ -167,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return EXIT_USAGE
+        if args.command in _COMMAND_MODULES:
+            return _command_module(_COMMAND_MODULES[args.command]).command(args)
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("glmcheck: interrupted", file=sys.stderr)
@@ -498,6 +504,17 @@ _COMMANDS = {
     "samplers": _cmd_samplers,
     "versions": _cmd_versions,
 }
+#: commands with a module of their own (``add_parser(sub, parser_class)`` and ``command(args)``)
+_COMMAND_MODULES = {
+    "baseline": "glmcheck.baseline_cli",
+    "compare": "glmcheck.comparison",
+}
+
+
+def _command_module(name: str):
+    import importlib
+
+    return importlib.import_module(name)
 
 
 if __name__ == "__main__":  # pragma: no cover
