@@ -309,7 +309,7 @@ def _coverage(request: CheckRequest, outcome: FitOutcome, say) -> Iterator:
             fits.append(outcome.fitter.fit(y, seed=request.seed + 1 + k))
         except FitError as exc:
             yield FitFailure(case=case.name, frontend=result.frontend, sampler=result.sampler,
-                             stage=f"coverage data set {k}", error=str(exc))
+                             route=result.route, stage=f"coverage data set {k}", error=str(exc))
             yield Skipped(check="coverage", subject=result.label,
                           reason=f"the fit of coverage data set {k} failed")
             return
