@@ -552,6 +552,9 @@ def write_reference(case: Case, data: pd.DataFrame, posteriors: list[Posterior],
     final = root / case.name
     work = Path(tempfile.mkdtemp(dir=root, prefix=f".{case.name}.new-"))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        work.chmod(0o777 & ~umask)
         data.to_csv(work / "data.csv", index=False, float_format="%.17g")
         stored = pd.read_csv(work / "data.csv")
         thinned_draws(posteriors).to_csv(work / "draws.csv", index=False, float_format="%.10g")

@@ -102,6 +102,9 @@ def write_record(path: Path, record: dict) -> None:
     text = json.dumps(json_safe(record), indent=2, allow_nan=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a record is an ordinary file
         with os.fdopen(fd, "w") as fh:
             fh.write(text + "\n")
             fh.flush()
