@@ -61,8 +61,10 @@ __all__ = [
 #: statistic -> quantile probability (None: mean and sd)
 STATISTICS = {"mean": None, "sd": None, "q05": 0.05, "q25": 0.25, "q50": 0.5, "q75": 0.75,
               "q95": 0.95}
-#: what every fit of a ``baseline check`` runs with (a case's own fit settings add to these)
-CHECK_SETTINGS = FitSettings(chains=4, tune=1000, draws=1000)
+#: what every fit of a ``baseline check`` runs with (a case's own target_accept, and draws where
+#: it asks for more, add to these). 16 000 draws: enough ESS for the sd's z-score to catch a
+#: 10 % inflation with >= 90 % probability at the whole check's threshold (README)
+CHECK_SETTINGS = FitSettings(chains=4, tune=1000, draws=4000)
 #: the two independent samplers whose long runs make a reference
 REFERENCE_SAMPLERS = ("nutpie", "pymc")
 #: long runs: 8 chains × (1500 + 5000) per sampler, 80 000 draws in all
@@ -94,10 +96,14 @@ def baselines_dir(path: Path | str | None = None) -> Path:
 
 
 def check_settings(case: Case) -> FitSettings:
-    """The settings of a ``baseline check`` fit of ``case`` (its own fit settings win)."""
+    """The settings of a ``baseline check`` fit of ``case``: its own fit settings win, except
+    that it never gets fewer draws than :data:`CHECK_SETTINGS`."""
     from dataclasses import replace
 
-    return replace(CHECK_SETTINGS, **dict(case.fit_settings))
+    own = dict(case.fit_settings)
+    if "draws" in own:
+        own["draws"] = max(own["draws"], CHECK_SETTINGS.draws)
+    return replace(CHECK_SETTINGS, **own)
 
 
 def stack_key(versions: dict | None = None) -> str:

@@ -51,9 +51,9 @@ def add_parser(sub, parser_class) -> None:
             a.add_argument("--behaviour-only", action="store_true",
                            help="keep the reference posterior; record only this stack's "
                                 "sampler behaviour")
-            a.add_argument("--behaviour-seeds", type=int, default=2, metavar="K",
+            a.add_argument("--behaviour-seeds", type=int, default=1, metavar="K",
                            help="fits per frontend × sampler × route for the behaviour "
-                                "record (default 2)")
+                                "record (default 1: 4 chains)")
         else:
             a.add_argument("--alpha", type=float, default=None,
                            help="family false-alarm rate of the whole posterior comparison "
