@@ -266,7 +266,8 @@ def shipped_settings(case) -> FitSettings:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("frontend", FRONTENDS)
-@pytest.mark.parametrize("sampler", ("nutpie", "pymc"))
+# PyMC's own NUTS (a Python loop, minutes for the zoo) runs with the whole version matrix
+@pytest.mark.parametrize("sampler", ("nutpie", pytest.param("pymc", marks=pytest.mark.matrix)))
 @pytest.mark.parametrize("name", CASES)
 def test_fit_converges(name, sampler, frontend):
     spec = _spec(name, frontend)
