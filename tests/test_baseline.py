@@ -6,6 +6,7 @@ the baseline check's own settings and threshold: the Bonferroni |z| of a whole d
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from glmcheck import baseline as bl
+from glmcheck import compat
 from glmcheck.cases import BUILTIN, get_case
 from glmcheck.cli import main
 from glmcheck.fitters import SAMPLERS
@@ -175,12 +177,17 @@ def test_the_failure_names_what_moved_and_by_how_much(linear_fits):
                                   alpha=bl.ALPHA, k_total=k)
     assert not result.passed
     # the worst statistic may be the mean or a quantile: each moves by 0.5 sd
-    assert "worst slope" in result.message and "moved +0.5" in result.message
-    assert "MCSEs" in result.message and "same versions as the reference" in result.message
+    assert re.search(r"worst slope \w+ moved \+0\.(4[5-9]|5[0-5]) posterior sd", result.message)
+    assert "MCSEs" in result.message
+    ref_pymc, here_pymc = reference.versions["pymc"], compat.versions()["pymc"]
+    if ref_pymc == here_pymc:
+        assert "same versions as the reference" in result.message
+    else:  # the versions on both sides
+        assert f"pymc {ref_pymc} → {here_pymc}" in result.message
     worst = max(result.rows, key=lambda r: abs(r["z"]))
     assert worst["param"] == "slope" and worst["shift_sd"] == pytest.approx(0.5, abs=0.05)
     mean = next(r for r in result.rows if (r["param"], r["statistic"]) == ("slope", "mean"))
-    assert not mean["passed"] and mean["shift_sd"] == pytest.approx(0.5, abs=1e-6)
+    assert not mean["passed"] and mean["shift_sd"] == pytest.approx(0.5, abs=0.05)
 
 
 @pytest.mark.slow
