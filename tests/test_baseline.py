@@ -20,8 +20,8 @@ from glmcheck.cli import main
 from glmcheck.fitters import SAMPLERS
 from glmcheck.posterior import ROUTES
 from glmcheck.stats.multiplicity import bonferroni_z
-from tests.conftest import require_modules
-from tests.userland.baseline_planted import LazyAdaptationNutpie, inflate_sd, shift_mean
+from conftest import require_modules
+from userland.baseline_planted import LazyAdaptationNutpie, inflate_sd, shift_mean
 
 ROOT = Path(__file__).resolve().parent.parent / "baselines"
 SEEDS = 20
