@@ -661,15 +661,35 @@ def _verdict(s: ParamShift) -> str:
     return "SHIFTED" if s.flagged else "ok"
 
 
+#: a pull-request comment must stay well under GitHub's 65 536 characters: tables longer than
+#: this many rows show their most changed rows, and the record has the rest
+MAX_ROWS = 20
+
+
 def _shown_shifts(c: Comparison) -> list[ParamShift]:
-    """The compact view: every flagged and every not-comparable row, and per fit the unflagged
-    row with the largest |z| (when that fit has no flagged row)."""
-    keep = {id(s) for s in c.shifts if s.flagged or not s.comparable}
-    for fit in dict.fromkeys(s.fit for s in c.shifts):
-        rows = [s for s in c.shifts if s.fit == fit and s.comparable]
-        if rows and not any(s.flagged for s in rows):
-            keep.add(id(max(rows, key=lambda s: abs(s.z))))
-    return [s for s in c.shifts if id(s) in keep]
+    """The compact view: every flagged and every not-comparable row, then the unflagged rows
+    with the largest |z|, up to :data:`MAX_ROWS` rows in all."""
+    keep = [s for s in c.shifts if s.flagged or not s.comparable]
+    rest = sorted((s for s in c.shifts if s.comparable and not s.flagged),
+                  key=lambda s: -abs(s.z))
+    keep += rest[:max(0, MAX_ROWS - len(keep))]
+    ids = {id(s) for s in keep}
+    return [s for s in c.shifts if id(s) in ids]
+
+
+def _most_changed(pairs: list[FitPair], names: tuple[str, ...]) -> list[FitPair]:
+    """At most :data:`MAX_ROWS` fits: those whose ``names`` ratios are farthest from 1."""
+    import math
+
+    if len(pairs) <= MAX_ROWS:
+        return pairs
+
+    def distance(p):
+        ratios = [p.ratio(n) for n in names]
+        return max((abs(math.log(r)) for r in ratios if r and r > 0), default=0.0)
+
+    ids = {id(p) for p in sorted(pairs, key=lambda p: -distance(p))[:MAX_ROWS]}
+    return [p for p in pairs if id(p) in ids]
 
 
 _SHIFT_HEAD = ("fit", "parameter", "mean A", "mean B", "Δmean/sd_A", "sd B/A", "z", "verdict")
@@ -780,16 +800,27 @@ def to_markdown(c: Comparison) -> str:
         shown = _shown_shifts(c)
         lines += ["### Posterior shifts", "", _rule(c) + ".", ""]
         lines += _md_table(_SHIFT_HEAD, [_shift_cells(s) for s in shown])
-        if len(shown) < len(c.shifts):
+        if len(shown) < len(c.shifts) <= 3 * MAX_ROWS:
             lines += ["", f"<details><summary>all {len(c.shifts)} parameters</summary>", ""]
             lines += _md_table(_SHIFT_HEAD, [_shift_cells(s) for s in c.shifts])
             lines += ["", "</details>"]
+        elif len(shown) < len(c.shifts):
+            lines += ["", f"{len(shown)} of {len(c.shifts)} parameters shown (flagged first, "
+                          "then the largest |z|); the compare record has them all."]
         lines.append("")
     if c.fits:
-        lines += ["### Sampler behaviour (shown, not judged)", ""]
-        lines += _md_table(_BEHAVIOUR_HEAD, [_behaviour_cells(p) for p in c.fits]) + [""]
-        lines += ["### Time and ESS per second (information only: no timing verdict)", ""]
-        lines += _md_table(_TIME_HEAD, [_time_cells(p) for p in c.fits]) + [""]
+        for title, head, cells, names in (
+            ("Sampler behaviour (shown, not judged)", _BEHAVIOUR_HEAD, _behaviour_cells,
+             ("grad_per_draw", "ess_per_grad", "step_size", "tree_depth")),
+            ("Time and ESS per second (information only: no timing verdict)", _TIME_HEAD,
+             _time_cells, ("fit_s", "ess_per_s")),
+        ):
+            shown = _most_changed(c.fits, names)
+            lines += [f"### {title}", ""] + _md_table(head, [cells(p) for p in shown])
+            if len(shown) < len(c.fits):
+                lines += ["", f"The {len(shown)} of {len(c.fits)} fits that changed most; "
+                              "the compare record has them all."]
+            lines.append("")
     if c.checks:
         changed, rest = _check_rows(c)
         lines += ["### Checks", ""]
@@ -808,7 +839,10 @@ def to_markdown(c: Comparison) -> str:
         lines += [f"- only in A: {_md(x)}" for x in c.only_a]
         lines += [f"- only in B: {_md(x)}" for x in c.only_b] + [""]
     if c.notes:
-        lines += ["### Notes", ""] + [f"- {_md(n)}" for n in c.notes] + [""]
+        lines += ["### Notes", ""] + [f"- {_md(n)}" for n in c.notes[:MAX_ROWS]]
+        if len(c.notes) > MAX_ROWS:
+            lines.append(f"- … and {len(c.notes) - MAX_ROWS} more notes in the compare record")
+        lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -395,3 +395,26 @@ def test_swapping_a_and_b_flags_the_same_means(record, data):
         assert x.comparable == y.comparable
         if x.comparable:
             assert x.z == pytest.approx(-y.z)
+
+
+def test_the_markdown_of_a_whole_matrix_fits_a_pull_request_comment(previous, current):
+    """GitHub refuses comments over 65 536 characters: 112 fits (the whole version matrix),
+    one of them moved, stay far below, and the moved one is shown first."""
+    def widen(record):
+        fits = []
+        for i in range(56):
+            for fit in record["fits"]:
+                fit = copy.deepcopy(fit)
+                fit["case"] = f"case{i:02d}"
+                fits.append(fit)
+        record["fits"], record["checks"] = fits, []
+        return record
+
+    a, b = widen(previous), widen(current)
+    moved = _param(b["fits"][7], "slope")
+    moved["mean"] += 10 * moved["mcse_mean"] * 2
+    text = to_markdown(compare_records(a, b))
+    assert len(text) < 30_000
+    row = next(line for line in text.splitlines() if "case03 · bambi · nutpie | slope" in line)
+    assert row.endswith("| SHIFTED |")
+    assert "the compare record has them all" in text

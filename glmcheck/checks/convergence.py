@@ -178,6 +178,7 @@ def check_convergence(
         case=posterior.case,
         frontends=[posterior.frontend],
         samplers=[posterior.sampler],
+        route=posterior.route,
         passed=not problems,
         message=message,
         threshold={
