@@ -601,3 +601,13 @@ def test_multiplicity_rejects_bad_arguments():
     for successes, trials in [(-1, 5), (6, 5), (0, 0)]:
         with pytest.raises(UsageError):
             beta_interval(successes, trials)
+
+
+def test_a_check_names_the_route_of_its_fit(exact):
+    """The public route's fit and the compiled one's are different subjects (records and
+    ``glmcheck compare`` match checks on their subject)."""
+    good = _iid(exact)
+    public = _posterior({k: v.values for k, v in good.draws.items()}, route="public")
+    assert check_convergence(good).subject == "linear · pymc · fake"
+    result = check_convergence(public)
+    assert result.subject == "linear · pymc · fake · public" and result.to_dict()["route"] == "public"
