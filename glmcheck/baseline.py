@@ -416,7 +416,7 @@ def behaviour_key(frontend: str, sampler: str, route: str) -> str:
 
 
 def compare_behaviour(behaviour: dict, stored: list[dict], *, subject: tuple[str, str, str, str],
-                      alpha: float, k_total: int) -> CheckResult:
+                      alpha: float, k_total: int, seed: int | None = None) -> CheckResult:
     """Judge one fit's sampler behaviour against the same stack's stored behaviour.
 
     Per chain, log ESS per gradient and log gradient evaluations per draw are compared by a
@@ -426,7 +426,8 @@ def compare_behaviour(behaviour: dict, stored: list[dict], *, subject: tuple[str
     the fit's count against the stored rate (equal rates give
     X | total ~ Binomial(total, n_fit / (n_fit + n_stored))), same significance, and a rate at
     least :data:`BEHAVIOUR_TOLERANCE` times the stored one. Step size and tree depth are shown
-    with their ratio, not judged.
+    with their ratio, not judged. A fit with the ``seed`` of a stored one repeats it: on an
+    unchanged stack every ratio is 1, and the message says so.
     """
     from scipy import stats
 
@@ -488,6 +489,8 @@ def compare_behaviour(behaviour: dict, stored: list[dict], *, subject: tuple[str
     else:
         shown = [f"{r['metric']} ×{r['ratio']:.2f}" for r in rows if "ratio" in r]
         message = "behaviour as stored: " + (", ".join(shown) or "nothing to compare")
+    if seed is not None and any(entry.get("seed") == seed for entry in stored):
+        message += f" (the stored fit had the same seed, {seed}: an unchanged stack repeats it)"
     return CheckResult(
         check="behaviour", case=case, frontends=[frontend], samplers=[sampler], route=route,
         passed=not failing, message=message, rows=rows,

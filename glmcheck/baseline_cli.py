@@ -278,7 +278,8 @@ def _check(args) -> int:
                     found.append(bl.compare_behaviour(
                         result.behaviour, stored["entries"][key],
                         subject=(case.name, post.frontend, post.sampler, post.route),
-                        alpha=args.behaviour_alpha, k_total=max(k_behaviour, 1)))
+                        alpha=args.behaviour_alpha, k_total=max(k_behaviour, 1),
+                        seed=post.seed))
                 elif stored is not None:
                     record["skipped"].append(Skipped(
                         check="behaviour", subject=result.label,

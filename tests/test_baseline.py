@@ -253,3 +253,10 @@ def test_baseline_check_end_to_end(tmp_path, capsys):
     kinds = [c["check"] for c in record["checks"]]
     assert kinds.count("baseline") == 4 and kinds.count("convergence") == 4
     assert all(c["passed"] for c in record["checks"])
+    stored, _ = bl.load_behaviour("linear")
+    if stored is not None:  # this stack's behaviour is committed: judged, and said to repeat
+        behaviour = [c for c in record["checks"] if c["check"] == "behaviour"]
+        assert len(behaviour) == 4
+        assert all("the stored fit had the same seed" in c["message"] for c in behaviour)
+    else:
+        assert record["skipped"][0]["check"] == "behaviour"
