@@ -34,7 +34,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from glmcheck.checks.result import CheckResult
 from glmcheck.errors import UsageError
 from glmcheck.fitters import FitSettings
 from glmcheck.posterior import Posterior
-from glmcheck.record import load_record, new_record, write_record
+from glmcheck.record import file_entry, load_record, make_ordinary, new_record, write_record
 
 __all__ = [
     "STATISTICS", "CHECK_SETTINGS", "REFERENCE_SAMPLERS", "REFERENCE_SETTINGS", "ALPHA",
@@ -117,10 +117,6 @@ def stack_key(versions: dict | None = None) -> str:
     return f"py{'.'.join(python.split('.')[:2])}-pymc{versions.get('pymc')}-{digest}"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 # -- reading -------------------------------------------------------------------------------
 @dataclass(kw_only=True)
 class Reference:
@@ -132,7 +128,6 @@ class Reference:
     data: pd.DataFrame
     #: element -> statistic -> {"value", "mcse", and for quantiles "mcse_p"}
     statistics: dict[str, dict[str, dict]]
-    settings: dict = field(default_factory=dict)
 
     @property
     def versions(self) -> dict:
@@ -173,7 +168,7 @@ def load_reference(case: Case | str, root: Path | str | None = None) -> Referenc
         expected = record.get("files", {}).get(name, {}).get("sha256")
         if not file.is_file():
             raise _bad(path, f"names {name} but {str(file)!r} does not exist")
-        if expected != _sha256(file):
+        if expected != file_entry(file, folder)["sha256"]:
             raise _bad(file, "does not match the SHA-256 its reference.json records "
                              "(edited by hand or truncated)")
     statistics = body.get("statistics")
@@ -201,7 +196,7 @@ def load_reference(case: Case | str, root: Path | str | None = None) -> Referenc
         raise _bad(path, f"was made for check settings {settings}, but case {case.name!r} is "
                          f"checked with {wanted}")
     return Reference(case=case.name, path=path, record=record, data=data,
-                     statistics=statistics, settings=settings)
+                     statistics=statistics)
 
 
 def _design(case: Case, data: pd.DataFrame) -> dict:
@@ -251,19 +246,6 @@ def load_behaviour(case: Case | str, root: Path | str | None = None,
     return body, path
 
 
-def other_behaviours(case: Case | str, root: Path | str | None = None) -> list[dict]:
-    """Every stored behaviour record of ``case`` (any stack), newest first."""
-    case = get_case(case)
-    folder = baselines_dir(root) / case.name / "behaviour"
-    out = []
-    for path in sorted(folder.glob("*.json")):
-        try:
-            out.append(load_record(path))
-        except UsageError:
-            continue
-    return sorted(out, key=lambda r: r.get("created", ""), reverse=True)
-
-
 # -- statistics ------------------------------------------------------------------------------
 def reference_statistics(posteriors: list[Posterior]) -> dict[str, dict[str, dict]]:
     """Mean, sd and quantiles of the pooled draws, each with its MCSE.
@@ -289,10 +271,10 @@ def reference_statistics(posteriors: list[Posterior]) -> dict[str, dict[str, dic
                 functions[(label, stat)] = (theta <= q).astype(float)
     estimates = _means_and_mcse(functions)
     quantile_mcse = {}
+    ds = xr.Dataset({label: (("chain", "draw"), theta) for label, theta in pooled.items()})
     for stat, prob in STATISTICS.items():
         if prob is None:
             continue
-        ds = xr.Dataset({label: (("chain", "draw"), theta) for label, theta in pooled.items()})
         errors = compat.mcse(ds, method="quantile", prob=prob)
         quantile_mcse[stat] = {label: float(errors[label]) for label in pooled}
     for label, theta in pooled.items():
@@ -561,9 +543,7 @@ def write_reference(case: Case, data: pd.DataFrame, posteriors: list[Posterior],
     final = root / case.name
     work = Path(tempfile.mkdtemp(dir=root, prefix=f".{case.name}.new-"))
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        work.chmod(0o777 & ~umask)
+        make_ordinary(work)
         data.to_csv(work / "data.csv", index=False, float_format="%.17g")
         stored = pd.read_csv(work / "data.csv")
         thinned_draws(posteriors).to_csv(work / "draws.csv", index=False, float_format="%.10g")
@@ -580,8 +560,7 @@ def write_reference(case: Case, data: pd.DataFrame, posteriors: list[Posterior],
             "gates": dict(GATES),
             "statistics": reference_statistics(posteriors),
         }
-        record["files"] = {name: {"path": name, "sha256": _sha256(work / name),
-                                  "bytes": (work / name).stat().st_size} for name in FILES}
+        record["files"] = {name: file_entry(work / name, work) for name in FILES}
         record["exit_code"] = 0
         write_record(work / "reference.json", record)
         if (final / "behaviour").is_dir():

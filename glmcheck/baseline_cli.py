@@ -70,36 +70,32 @@ def command(args) -> int:
 
 
 def _selection(args):
-    from glmcheck.cases import BUILTIN, get_case
+    """The request's cases, frontends, samplers and routes, validated before any work (by the
+    runner's own :meth:`~glmcheck.runner.FitRequest.resolve`); baselines cover the built-in
+    samplers only."""
+    from glmcheck.cases import BUILTIN
     from glmcheck.cli import _names
     from glmcheck.errors import UsageError
-    from glmcheck.fitters import SAMPLERS, get_fitter, require
+    from glmcheck.fitters import SAMPLERS
     from glmcheck.frontends import FRONTENDS
     from glmcheck.posterior import ROUTES
-    from glmcheck.runner import SEED_MAX
+    from glmcheck.runner import FitRequest
 
-    cases = [get_case(c) for c in _names(args.case, BUILTIN)]
-    frontends = _names(args.frontend, FRONTENDS)
-    bad = [f for f in frontends if f not in FRONTENDS]
-    if bad:
-        raise UsageError(f"unknown frontend {bad[0]!r}; choose from {', '.join(FRONTENDS)}")
     samplers = _names(args.sampler, tuple(SAMPLERS))
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
         raise UsageError(f"unknown sampler {unknown[0]!r}: baselines cover the built-in "
                          f"samplers {', '.join(SAMPLERS)}")
-    routes = _names(args.route, ROUTES)
-    for route in routes:
-        for name in samplers:
-            cls = get_fitter(name, route)
-            require(cls.requires, cls.name)
-    if not 0 <= args.seed <= SEED_MAX:
-        raise UsageError(f"expected 0 <= seed <= {SEED_MAX} but got seed={args.seed}")
-    return cases, frontends, samplers, routes
+    request = FitRequest(cases=_names(args.case, BUILTIN), frontends=_names(args.frontend, FRONTENDS),
+                         samplers=samplers, routes=_names(args.route, ROUTES), seed=args.seed)
+    cases, _ = request.resolve()
+    return cases, request.frontends, request.samplers, request.routes
 
 
 # -- update --------------------------------------------------------------------------------
 def _update(args) -> int:
+    from dataclasses import replace
+
     from glmcheck import baseline as bl
     from glmcheck.cli import _progress
     from glmcheck.errors import EXIT_FAILED, EXIT_FIT, EXIT_OK, UsageError, worst_exit
@@ -122,8 +118,6 @@ def _update(args) -> int:
                 data = case.reference_data()
                 settings = bl.REFERENCE_SETTINGS
                 accept = max(settings.target_accept, case.fit_settings.get("target_accept", 0))
-                from dataclasses import replace
-
                 settings = replace(settings, target_accept=accept)
                 spec = build(case, "pymc", data)
                 posteriors = []
@@ -177,7 +171,8 @@ def _fits(case, reference, frontends, samplers, routes, seed, seeds, say):
     each; the compile-once route compiles once for all seeds."""
     from glmcheck import baseline as bl
     from glmcheck.errors import FitError
-    from glmcheck.runner import FitOutcome, FitRequest, run_fits
+    from glmcheck.results import summarize
+    from glmcheck.runner import FitFailure, FitOutcome, FitRequest, run_fits
 
     settings = bl.check_settings(case)
     request = FitRequest(cases=[case], frontends=frontends, samplers=samplers, routes=routes,
@@ -191,14 +186,10 @@ def _fits(case, reference, frontends, samplers, routes, seed, seeds, say):
             try:
                 post = outcome.fitter.fit(seed=seed + k)
             except FitError as exc:
-                from glmcheck.runner import FitFailure
-
                 yield FitFailure(case=case.name, frontend=outcome.posterior.frontend,
                                  sampler=outcome.posterior.sampler, route=outcome.posterior.route,
                                  stage=f"seed {seed + k}", error=str(exc))
                 continue
-            from glmcheck.results import summarize
-
             yield FitOutcome(case=case, data=outcome.data, truth=None, spec=outcome.spec,
                              fitter=outcome.fitter, posterior=post,
                              result=summarize(post, settings.to_dict()))

@@ -28,7 +28,7 @@ from glmcheck.results import json_safe
 
 __all__ = [
     "SCHEMA", "SCHEMA_VERSION", "KINDS", "new_record", "write_record", "load_record",
-    "environment", "file_entry",
+    "environment", "file_entry", "make_ordinary",
 ]
 
 #: the value of every record's ``"schema"`` key: what makes a JSON file a glmcheck record
@@ -102,9 +102,7 @@ def write_record(path: Path, record: dict) -> None:
     text = json.dumps(json_safe(record), indent=2, allow_nan=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a record is an ordinary file
+        make_ordinary(Path(tmp))  # mkstemp makes it private; a record is an ordinary file
         with os.fdopen(fd, "w") as fh:
             fh.write(text + "\n")
             fh.flush()
@@ -113,6 +111,14 @@ def write_record(path: Path, record: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def make_ordinary(path: Path) -> None:
+    """Give a file or folder made private by ``tempfile`` the permissions the umask gives a
+    new one."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def load_record(path: Path | str) -> dict:
