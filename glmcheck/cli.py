@@ -508,6 +508,7 @@ _COMMANDS = {
 _COMMAND_MODULES = {
     "baseline": "glmcheck.baseline_cli",
     "compare": "glmcheck.comparison",
+    "bench": "glmcheck.bench_cli",
 }
 
 

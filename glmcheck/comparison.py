@@ -282,6 +282,11 @@ def _load(path: str | Path) -> tuple[Path, dict]:
 
     file = find_record(path)
     record = load_record(file)
+    if record["kind"] == "bench":
+        raise UsageError(
+            f"record {str(file)!r} is a benchmark: compare benchmarks with "
+            f"glmcheck bench compare"
+        )
     if record["kind"] == "compare":
         request = record["request"]
         raise UsageError(

@@ -12,7 +12,7 @@ from glmcheck import compat
 from glmcheck.cases import Case
 from glmcheck.posterior import Posterior
 
-__all__ = ["data_figure", "trace_figure", "lines_figure"]
+__all__ = ["data_figure", "trace_figure", "lines_figure", "sbc_figure", "bench_figure"]
 
 
 def _pyplot():
@@ -120,6 +120,46 @@ def sbc_figure(bands: dict, title: str, path: Path, bins: int = 20) -> None:
     axes[-1][0].set_xlabel("fractional rank")
     axes[-1][1].set_xlabel("rank")
     fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def bench_figure(summaries: list, path: Path, title: str = "") -> None:
+    """ESS/s (whole fit) and ESS per gradient evaluation of each sampler, grouped by case and
+    frontend (and route), as medians with interquartile bars on a log scale."""
+    plt = _pyplot()
+    def group_of(s) -> str:
+        case, frontend, _, route = s.key
+        return " · ".join([case, frontend] + ([route] if route != "compiled" else []))
+
+    groups = list(dict.fromkeys(group_of(s) for s in summaries))
+    samplers = list(dict.fromkeys(s.key[2] for s in summaries))
+    width = 0.8 / max(1, len(samplers))
+    fig, axes = plt.subplots(2, 1, figsize=(max(7, 1.1 * len(groups) + 3), 7.5), sharex=True)
+    for ax, key, label in ((axes[0], "ess_per_s_total", "min bulk ESS per second (whole fit)"),
+                           (axes[1], "ess_per_grad", "min bulk ESS per gradient evaluation")):
+        for j, sampler in enumerate(samplers):
+            xs, ys, lo, hi = [], [], [], []
+            for s in summaries:
+                value = s.median.get(key)
+                if s.key[2] != sampler or value is None or not value > 0:
+                    continue
+                xs.append(groups.index(group_of(s)) + (j - (len(samplers) - 1) / 2) * width)
+                ys.append(value)
+                lo.append(value - (s.q25.get(key) or value))
+                hi.append((s.q75.get(key) or value) - value)
+            if xs:
+                ax.bar(xs, ys, width=width, yerr=[lo, hi], capsize=2, color=f"C{j}",
+                       label=sampler)
+        ax.set_yscale("log")
+        ax.set_ylabel(label, fontsize=9)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    axes[0].legend(title="sampler", fontsize=8, ncols=min(4, len(samplers)))
+    axes[1].set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
+    axes[1].set_title("the same on any machine", fontsize=9)
+    axes[0].set_title("this machine", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)

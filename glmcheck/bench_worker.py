@@ -1,0 +1,199 @@
+"""Benchmarks inside other environments, and two stacks interleaved in one time window.
+
+A worker is ``python -m glmcheck bench worker`` started in an environment
+(:mod:`glmcheck.environments`). It speaks JSON lines: the controller sends the request, the
+worker compiles every configuration once and answers with its environment; then each
+``{"step": [config, repeat]}`` is one fit, answered with its metrics. Two workers, one per
+stack, take turns fit by fit — A B B A for each configuration and repeat, so that a drift of
+the machine within a pair falls on both sides alike — while the other waits idle on its pipe.
+The order the fits ran is kept in each side's record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from glmcheck.errors import EXIT_FIT, EXIT_USAGE, FitError, InternalError, UsageError
+
+__all__ = ["PROTOCOL", "serve", "Worker", "interleave"]
+
+#: bumped whenever controller and worker would misread each other
+PROTOCOL = 1
+
+
+# -- the worker side --------------------------------------------------------------------------
+def serve(stdin=None, stdout=None) -> int:
+    """Run as a worker: JSON lines in on stdin, out on the original stdout. Whatever the
+    libraries print goes to stderr, so it cannot corrupt the protocol."""
+    from glmcheck import __version__
+    from glmcheck.bench import BenchRequest, BenchSession
+    from glmcheck.cli import describe_error
+    from glmcheck.record import environment
+
+    if stdout is None:
+        stdout = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(2, 1)
+        sys.stdout = sys.stderr
+    stdin = stdin or sys.stdin
+
+    def send(message: dict) -> None:
+        stdout.write(json.dumps(message, allow_nan=False) + "\n")
+        stdout.flush()
+
+    session = None
+    for line in stdin:
+        try:
+            message = json.loads(line)
+            if "request" in message:
+                if message.get("protocol") != PROTOCOL:
+                    raise UsageError(
+                        f"this environment runs glmcheck {__version__} (worker protocol "
+                        f"{PROTOCOL}), not the protocol {message.get('protocol')} of the "
+                        f"controller: install the same glmcheck in both environments"
+                    )
+                session = BenchSession(BenchRequest.from_dict(message["request"]))
+                configs = session.prepare()
+                send({"ready": True, "glmcheck": __version__, "environment": environment(),
+                      "configs": _json(configs)})
+            elif "step" in message:
+                index, repeat = message["step"]
+                send(_json(session.step(int(index), int(repeat))))
+            elif message.get("done"):
+                send({"bye": True, "configs": _json(session.configs if session else [])})
+                return 0
+        except Exception as exc:
+            code, reason = describe_error(exc)
+            send({"error": reason.removeprefix("glmcheck: ").removeprefix("error: "),
+                  "exit": code})
+            return code
+    return 0
+
+
+def _json(value):
+    from glmcheck.results import json_safe
+
+    return json_safe(value)
+
+
+# -- the controller side ----------------------------------------------------------------------
+@dataclass
+class Worker:
+    """A worker process in an environment; :meth:`start` sends the request and waits until
+    every configuration is compiled."""
+
+    env: object  # glmcheck.environments.Environment
+    process: subprocess.Popen | None = None
+    ready: dict | None = None
+
+    def start(self, request: dict) -> dict:
+        self._log = tempfile.TemporaryFile(mode="w+")
+        self.process = self.env.popen(
+            "bench", "worker", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._log, text=True, bufsize=1,
+        )
+        self.ready = self.ask({"protocol": PROTOCOL, "request": request})
+        return self.ready
+
+    def ask(self, message: dict) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(message) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            code = self.process.wait()
+            why = self._last_log_line() or "no message"
+            if self.ready is None:  # it never started: the environment cannot run glmcheck
+                raise UsageError(f"environment {self.env.label} cannot run a glmcheck "
+                                 f"benchmark worker (exit {code}): {why}")
+            raise InternalError(
+                f"the benchmark worker in {self.env.label} exited ({code}) without answering: "
+                f"{why}"
+            )
+        answer = json.loads(line)
+        if "error" in answer:
+            self.process.wait()
+            where = f"environment {self.env.label}: {answer['error']}"
+            error = {EXIT_USAGE: UsageError, EXIT_FIT: FitError}.get(answer.get("exit"),
+                                                                     InternalError)
+            raise error(where)
+        return answer
+
+    def close(self) -> dict | None:
+        """Ask the worker for its configurations and let it exit; stop it in any case."""
+        if self.process is None:
+            return None
+        try:
+            return self.ask({"done": True}) if self.process.poll() is None else None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the worker if it still runs, and close its pipes and log."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._log.close()
+
+    def _last_log_line(self) -> str:
+        self._log.seek(0)
+        lines = [ln.strip() for ln in self._log.read().splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
+
+
+def interleave(request: dict, envs: list, progress: Callable[[str, int, int], None] | None = None
+               ) -> list[dict]:
+    """Run the benchmark ``request`` in each environment of ``envs`` (one or two), taking
+    turns fit by fit; returns one ``{"ready": …, "bench": …}`` per environment.
+
+    Order: for each repeat and configuration, A then B on even repeats and B then A on odd
+    ones (A B B A …), so that a linear drift of the machine cancels within each pair.
+    """
+    from glmcheck.bench import bench_body
+
+    say = progress or (lambda text, done, total: None)
+    workers = [Worker(env) for env in envs]
+    try:
+        for worker in workers:  # one after the other: compile times are not disturbed
+            say(f"{worker.env.label}: starting and compiling", 0, 0)
+            worker.start(request)
+        configs = [w.ready["configs"] for w in workers]
+        n = len(configs[0])
+        if any(len(c) != n for c in configs):
+            raise InternalError("the workers planned different configurations")
+        total = n * request["repeats"] * len(workers)
+        order: list = []
+        done = 0
+        for repeat in range(request["repeats"]):
+            for index in range(n):
+                turn = workers if repeat % 2 == 0 else workers[::-1]
+                for worker in turn:
+                    answer = worker.ask({"step": [index, repeat]})
+                    done += 1
+                    if "skipped" not in answer:
+                        order.append(["AB"[workers.index(worker)], index, repeat])
+                    config = configs[0][index]
+                    say(f"{worker.env.label}: {config['case']} · {config['frontend']} · "
+                        f"{config['sampler']}", done, total)
+        finals = [w.close() for w in workers]
+    finally:
+        for worker in workers:
+            worker.stop()
+    out = []
+    for worker, final in zip(workers, finals):
+        # the worker's own view of its configurations: their runs, settings and failures
+        body = bench_body(final["configs"], order)
+        out.append({"ready": worker.ready, "bench": body})
+    return out
