@@ -12,7 +12,10 @@ across machines; times compare only within one run, or between runs of one machi
 :func:`compare_bench` is the rule that flags a change between two benchmark records: a metric
 changed when the ratio of its medians is beyond ``factor`` (default 1.1) *and* a two-sided
 Mann-Whitney U test over the repeats gives p < ``alpha`` (default 0.002), the rule asv uses;
-the ratio's 95 % bootstrap interval is reported beside it. With n repeats per side the test
+the ratio's 95 % bootstrap interval is reported beside it. Times are judged only between the
+two sides of one interleaved run (``glmcheck bench --env A --env B``): between runs made at
+different times a shared machine drifts by more than any useful factor. The machine-independent
+metrics are judged between any two runs. With n repeats per side the test
 cannot go below p = 2 / C(2n, n), so a comparison whose repeats cannot reach ``alpha`` is
 refused rather than read as "no change" (the default 10 repeats reach 1.1e-5).
 """
@@ -266,11 +269,14 @@ def run_bench(request: BenchRequest, progress: Callable[[str, int, int], None] |
     return bench_body(session.configs, order)
 
 
-def bench_body(configs: list[dict], order: list) -> dict:
-    """The ``bench`` part of a record: the configurations with their runs, and the order in
-    which the fits ran (``[side, configuration index, repeat]``; side ``"A"``, or ``"B"`` for
-    the second environment of an interleaved run)."""
-    return {"configs": configs, "order": order,
+def bench_body(configs: list[dict], order: list, window: str | None = None) -> dict:
+    """The ``bench`` part of a record: the configurations with their runs, the order in which
+    the fits ran (``[side, configuration index, repeat]``; side ``"A"``, or ``"B"`` for the
+    second environment of an interleaved run) and the time window's id (shared by the two sides
+    of an interleaved run, its own for every other run)."""
+    import uuid
+
+    return {"configs": configs, "order": order, "window": window or uuid.uuid4().hex,
             "metrics": {m.key: {"label": m.label, "better": m.better, "portable": m.portable,
                                 "judged": m.judged, "help": m.help} for m in METRICS}}
 
@@ -389,6 +395,8 @@ class BenchComparison:
     only_a: list[str]
     only_b: list[str]
     failed_b: list[str]
+    #: whether times were judged (the runs shared a time window, or the user asked)
+    times_judged: bool = False
     order: list | None = None
 
     @property
@@ -409,7 +417,8 @@ class BenchComparison:
             "versions": [v.__dict__ for v in self.versions], "factor": self.factor,
             "alpha": self.alpha, "changes": [c.to_dict() for c in self.changes],
             "only_a": self.only_a, "only_b": self.only_b, "failed_b": self.failed_b,
-            "order": self.order, "exit_code": self.exit_code,
+            "times_judged": self.times_judged, "order": self.order,
+            "exit_code": self.exit_code,
         }
 
 
@@ -437,15 +446,16 @@ def _mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def judge(metric: Metric, a: np.ndarray | None, b: np.ndarray | None, *, factor: float,
-          alpha: float, label: str, seed: int = 0) -> MetricChange:
+          alpha: float, label: str, seed: int = 0, judged: bool = True) -> MetricChange:
     """The rule for one metric: regressed or improved when the ratio of medians is beyond
-    ``factor`` in that direction and the Mann-Whitney p < ``alpha``."""
+    ``factor`` in that direction and the Mann-Whitney p < ``alpha``. ``judged=False`` shows the
+    ratio without a verdict."""
     if a is None or b is None:
         return MetricChange(label=label, metric=metric.key, median_a=_med(a), median_b=_med(b),
                             ratio=None, low=None, high=None, p=None, status="n/a")
     ma, mb = float(np.median(a)), float(np.median(b))
     ratio = mb / ma if ma else math.nan
-    if not metric.judged or len(a) < 2 or len(b) < 2:
+    if not (judged and metric.judged) or len(a) < 2 or len(b) < 2:
         return MetricChange(label=label, metric=metric.key, median_a=ma, median_b=mb,
                             ratio=ratio, low=None, high=None, p=None, status="not judged")
     low, high = _ratio_interval(a, b, seed) if ma else (math.nan, math.nan)
@@ -482,11 +492,24 @@ def stack_line(record: dict) -> str:
     return " · ".join(parts)
 
 
+def same_window(a: dict, b: dict) -> bool:
+    """Whether two benchmark records ran interleaved in one time window (``--env A --env B``)."""
+    wa, wb = a["bench"].get("window"), b["bench"].get("window")
+    return wa is not None and wa == wb
+
+
 def compare_bench(a: dict, b: dict, *, factor: float = FACTOR, alpha: float = ALPHA,
-                  sources: tuple[str, str] = ("A", "B")) -> BenchComparison:
+                  sources: tuple[str, str] = ("A", "B"), judge_times: bool | None = None
+                  ) -> BenchComparison:
     """Compare benchmark record ``b`` (after) with ``a`` (before), configuration by
     configuration. Runs of different cases or settings, or too few repeats for the test to
-    reach ``alpha``, are a UsageError: nothing could be judged, and that is not a pass."""
+    reach ``alpha``, are a UsageError: nothing could be judged, and that is not a pass.
+
+    Times are judged only between runs interleaved in one time window (``judge_times=None``:
+    decide from the records), because a shared machine's speed drifts between runs far more
+    than within one (on the 2-core machine this was built on, the median fit time of the same
+    benchmark moved between 57 and 89 ms from one run to the next, while two interleaved
+    processes agreed within 4 %). The machine-independent metrics are always judged."""
     from glmcheck.comparison import _versions
 
     if not factor > 1:
@@ -524,6 +547,7 @@ def compare_bench(a: dict, b: dict, *, factor: float = FACTOR, alpha: float = AL
                 f"p = {min_p(n_a, n_b):.2g}, so no change could reach alpha {alpha:g}: rerun "
                 f"with more repeats (--repeats {_repeats_for(alpha)} reaches it)"
             )
+    times = same_window(a, b) if judge_times is None else judge_times
     changes = []
     failed_b = []
     for index, k in enumerate(common):
@@ -533,14 +557,15 @@ def compare_bench(a: dict, b: dict, *, factor: float = FACTOR, alpha: float = AL
             failed_b.append(f"{label}: {cb['failure']['error']}")
         for m in METRICS:
             changes.append(judge(m, _values(ca, m.key), _values(cb, m.key), factor=factor,
-                                 alpha=alpha, label=label, seed=index))
+                                 alpha=alpha, label=label, seed=index,
+                                 judged=m.portable or times))
     return BenchComparison(
         sources=sources, stacks=(_stack(a), _stack(b)),
         versions=_versions(a.get("environment") or {}, b.get("environment") or {}),
         factor=factor, alpha=alpha, changes=changes,
         only_a=[_config_label(configs_a[k]) for k in configs_a if k not in configs_b],
         only_b=[_config_label(configs_b[k]) for k in configs_b if k not in configs_a],
-        failed_b=failed_b,
+        failed_b=failed_b, times_judged=times,
     )
 
 

@@ -34,8 +34,8 @@ def add_parser(sub, parser_class) -> None:
     )
     g = p.add_argument_group("what to benchmark")
     g.add_argument("--case", "-c", action="append", metavar="NAME",
-                   help="case name or package.module:attribute (repeat or comma-separate; "
-                        "default: linear)")
+                   help="case name, all (the built-in zoo) or package.module:attribute "
+                        "(repeat or comma-separate; default: linear)")
     g.add_argument("--frontend", "-f", action="append", metavar="NAME",
                    help="pymc and/or bambi (default: both)")
     g.add_argument("--sampler", "-s", action="append", metavar="NAME",
@@ -60,6 +60,10 @@ def add_parser(sub, parser_class) -> None:
                         "interleaved A B B A): self, tox:NAME, a virtual environment or its "
                         "python, or a requirements file with overrides "
                         "(requirements/current.txt+blackjax==1.7.1, built with uv)")
+    g.add_argument("--processes", type=int, default=None, metavar="P",
+                   help="worker processes per environment (default 3 when comparing two, "
+                        "else 1): two processes of one stack differ in speed by a few percent "
+                        "for as long as they live, and repeats spread over several average it")
     g.add_argument("--python", metavar="X.Y",
                    help="Python of environments built from a requirements file "
                         "(default: this one's)")
@@ -79,11 +83,18 @@ def add_parser(sub, parser_class) -> None:
         description="Flag a metric of a configuration as regressed (exit 1) when the ratio of "
         f"its medians is worse than --factor (default {FACTOR:g}) and a two-sided Mann-Whitney "
         f"U test over the repeats gives p < --alpha (default {ALPHA:g}); beyond the factor "
-        "without significance is reported as not significant. Shows the stack each side ran.",
+        "without significance is reported as not significant. ESS per gradient and gradients "
+        "per draw are judged between any two runs; times only between the two sides of one "
+        "interleaved run (--env A --env B), or with --judge-times. Shows the stack each side "
+        "ran.",
     )
     c.add_argument("a", metavar="OLD", help="a bench record (results.json) or its run folder")
     c.add_argument("b", metavar="NEW", help="a bench record or its run folder")
     _add_rule_options(c, FACTOR, ALPHA)
+    c.add_argument("--judge-times", action="store_true",
+                   help="judge times too, although the runs did not share a time window "
+                        "(by default only ESS per gradient and gradients per draw are judged "
+                        "between separate runs: a shared machine drifts between runs)")
     c.add_argument("--markdown", metavar="FILE",
                    help="also write GitHub Markdown to FILE ('-': print it instead of tables)")
     c.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
@@ -126,8 +137,14 @@ def _request(args):
                                        for s in (_ALL["sampler"] if name == "all" else (name,))))
     if "all" in routes:
         routes = _ALL["route"]
+    cases = _names(args.case, ("linear",))
+    if "all" in cases:
+        from glmcheck.cases import BUILTIN
+
+        cases = tuple(dict.fromkeys(c for name in cases
+                                    for c in (BUILTIN if name == "all" else (name,))))
     request = BenchRequest(
-        cases=_names(args.case, ("linear",)), frontends=_names(args.frontend, ("pymc", "bambi")),
+        cases=cases, frontends=_names(args.frontend, ("pymc", "bambi")),
         samplers=samplers, routes=routes, repeats=args.repeats, seed=args.seed,
         settings=replace(SETTINGS, **chosen), explicit=frozenset(chosen),
     )
@@ -141,6 +158,13 @@ def _bench(args) -> int:
 
     request = _request(args)
     envs = _environments(args)
+    if args.processes is None:
+        from glmcheck.bench_worker import PROCESSES
+
+        args.processes = PROCESSES if len(envs) == 2 else 1
+    if args.processes < 1 or (args.processes > 1 and not envs):
+        raise UsageError(f"--processes {args.processes}: give 1 or more, with --env "
+                         f"(a run in this process is one process)")
     _check_rule(args.factor, args.alpha)
     if len(envs) == 2 and min_p(request.repeats, request.repeats) >= args.alpha:
         raise UsageError(
@@ -149,12 +173,15 @@ def _bench(args) -> int:
             f"alpha {args.alpha:g}: use more --repeats"
         )
     total = len(bench_configs(request)) * request.repeats * max(1, len(envs))
+    if args.processes > request.repeats:
+        raise UsageError(f"--processes {args.processes} is more than --repeats "
+                         f"{request.repeats}: every process needs a repeat")
     run_dir = new_run_dir(args.out)
     with _progress_bar(total) as progress:
         if envs:
             from glmcheck.bench_worker import interleave
 
-            sides = interleave(request.to_dict(), envs, progress)
+            sides = interleave(request.to_dict(), envs, progress, processes=args.processes)
         else:
             from glmcheck.bench import run_bench
 
@@ -178,9 +205,12 @@ def _environments(args) -> list:
         raise UsageError(f"--env takes one environment, or two to compare, not {len(specs)}")
     if not specs:
         return []
-    from glmcheck.environments import resolve_environment
+    from glmcheck.environments import BuildError, resolve_environment
 
-    return [resolve_environment(spec, root=Path.cwd(), python=args.python) for spec in specs]
+    try:
+        return [resolve_environment(spec, root=Path.cwd(), python=args.python) for spec in specs]
+    except BuildError as exc:  # the environment asked for cannot exist: bad input here
+        raise UsageError(str(exc)) from None
 
 
 def _check_rule(factor: float, alpha: float) -> None:
@@ -269,7 +299,8 @@ def _compare(args) -> int:
     files = [find_record(p) for p in (args.a, args.b)]
     records = [load_record(f) for f in files]
     comparison = compare_bench(*records, factor=args.factor, alpha=args.alpha,
-                               sources=tuple(str(f) for f in files))
+                               sources=tuple(str(f) for f in files),
+                               judge_times=True if args.judge_times else None)
     run_dir = new_run_dir(args.out)
     record = new_record(
         "compare", {"a": str(files[0].resolve()), "b": str(files[1].resolve()),
@@ -459,10 +490,12 @@ def comparison_summary(c) -> str:
     counts = {s: sum(ch.status == s for ch in judged) for s in _SHOWN}
     configs = len({ch.label for ch in c.changes})
     verdict = (f"{len(c.regressions)} regressed" if c.regressions else "no regression")
+    times = ("times judged (one time window)" if c.times_judged else
+             "times not judged (separate runs: interleave them with --env A --env B)")
     return (f"{verdict} · {configs} configurations, {len(judged)} metrics judged: "
             f"{counts['improved']} improved, {counts['not significant']} beyond the factor but "
-            f"not significant · rule: ratio of medians beyond ×{c.factor:g} and Mann-Whitney "
-            f"p < {c.alpha:g}")
+            f"not significant · {times} · rule: ratio of medians beyond ×{c.factor:g} and "
+            f"Mann-Whitney p < {c.alpha:g}")
 
 
 def _stack_lines(c) -> list[str]:

@@ -153,47 +153,81 @@ class Worker:
         return lines[-1] if lines else ""
 
 
-def interleave(request: dict, envs: list, progress: Callable[[str, int, int], None] | None = None
-               ) -> list[dict]:
+#: worker processes per environment in an interleaved run: two processes of one stack differ in
+#: speed by a few percent for as long as they live (sd 6.5 % of the ratio of two medians of
+#: ``linear`` fit times on a 2-core machine), which one process per side would read as a
+#: change; repeats spread over three processes per side average it down by √3
+PROCESSES = 3
+
+
+def interleave(request: dict, envs: list, progress: Callable[[str, int, int], None] | None = None,
+               processes: int = 1) -> list[dict]:
     """Run the benchmark ``request`` in each environment of ``envs`` (one or two), taking
-    turns fit by fit; returns one ``{"ready": …, "bench": …}`` per environment.
+    turns fit by fit, with ``processes`` worker processes per environment (repeat k runs in
+    process k mod ``processes``); returns one ``{"ready": …, "bench": …}`` per environment.
 
     Order: for each repeat and configuration, A then B on even repeats and B then A on odd
     ones (A B B A …), so that a linear drift of the machine cancels within each pair.
     """
+    import uuid
+
     from glmcheck.bench import bench_body
 
     say = progress or (lambda text, done, total: None)
-    workers = [Worker(env) for env in envs]
+    sides = [[Worker(env) for _ in range(processes)] for env in envs]
     try:
-        for worker in workers:  # one after the other: compile times are not disturbed
-            say(f"{worker.env.label}: starting and compiling", 0, 0)
-            worker.start(request)
-        configs = [w.ready["configs"] for w in workers]
-        n = len(configs[0])
-        if any(len(c) != n for c in configs):
+        for side in sides:  # one after the other: compile times are not disturbed
+            for p, worker in enumerate(side):
+                say(f"{worker.env.label}: starting process {p + 1} of {processes} and compiling",
+                    0, 0)
+                worker.start(request)
+        configs = sides[0][0].ready["configs"]
+        n = len(configs)
+        if any(len(w.ready["configs"]) != n for side in sides for w in side):
             raise InternalError("the workers planned different configurations")
-        total = n * request["repeats"] * len(workers)
+        total = n * request["repeats"] * len(sides)
         order: list = []
         done = 0
         for repeat in range(request["repeats"]):
+            process = repeat % processes
             for index in range(n):
-                turn = workers if repeat % 2 == 0 else workers[::-1]
-                for worker in turn:
+                turn = list(range(len(sides))) if repeat % 2 == 0 else list(range(len(sides)))[::-1]
+                for s in turn:
+                    worker = sides[s][process]
                     answer = worker.ask({"step": [index, repeat]})
                     done += 1
                     if "skipped" not in answer:
-                        order.append(["AB"[workers.index(worker)], index, repeat])
-                    config = configs[0][index]
-                    say(f"{worker.env.label}: {config['case']} · {config['frontend']} · "
-                        f"{config['sampler']}", done, total)
-        finals = [w.close() for w in workers]
+                        order.append(["AB"[s], index, repeat, process])
+                    say(f"{worker.env.label}: {configs[index]['case']} · "
+                        f"{configs[index]['frontend']} · {configs[index]['sampler']}", done, total)
+        finals = [[w.close() for w in side] for side in sides]
     finally:
-        for worker in workers:
-            worker.stop()
-    out = []
-    for worker, final in zip(workers, finals):
-        # the worker's own view of its configurations: their runs, settings and failures
-        body = bench_body(final["configs"], order)
-        out.append({"ready": worker.ready, "bench": body})
-    return out
+        for side in sides:
+            for worker in side:
+                worker.stop()
+    window = uuid.uuid4().hex if len(sides) == 2 else None
+    return [{"ready": side[0].ready,
+             "bench": bench_body(_merge([f["configs"] for f in final]), order, window)}
+            for side, final in zip(sides, finals)]
+
+
+def _merge(per_process: list[list[dict]]) -> list[dict]:
+    """One side's configurations from its worker processes: every process's runs (each marked
+    with its process), the median compile time (and each process's), the first failure."""
+    import statistics
+
+    merged = []
+    for versions in zip(*per_process):
+        config = dict(versions[0])
+        config["runs"] = sorted(
+            ({**run, "process": p} for p, c in enumerate(versions) for run in c["runs"]),
+            key=lambda run: run["repeat"])
+        compiles = [c.get("compile_s") for c in versions]
+        if all(c is not None for c in compiles):
+            config["compile_s"] = statistics.median(compiles)
+            config["compile_s_processes"] = compiles
+        config["failure"] = next((c["failure"] for c in versions if c.get("failure")), None)
+        for c in versions:
+            config.setdefault("settings", c.get("settings"))
+        merged.append(config)
+    return merged

@@ -37,7 +37,7 @@ def _runs(rng, n, *, fit=0.065, ess_per_grad=0.06, slow=1.0, ess_loss=1.0, seed0
     return out
 
 
-def bench_record(rng, *, n=REPEATS, cases=("linear",), settings_=SETTINGS, **plant):
+def bench_record(rng, *, n=REPEATS, cases=("linear",), settings_=SETTINGS, window=None, **plant):
     configs = [{"case": case, "frontend": frontend, "sampler": "nutpie", "route": "compiled",
                 "asked": dict(settings_), "settings": dict(settings_), "compile_s": 7.0,
                 "failure": None, "runs": _runs(rng, n, **plant)}
@@ -45,7 +45,7 @@ def bench_record(rng, *, n=REPEATS, cases=("linear",), settings_=SETTINGS, **pla
     request = {"cases": list(cases), "frontends": ["pymc", "bambi"], "samplers": ["nutpie"],
                "routes": ["compiled"], "repeats": n, "seed": 8927, "settings": dict(settings_),
                "explicit": [], "env": None}
-    return new_record("bench", request, bench=bench_body(configs, []), exit_code=0)
+    return new_record("bench", request, bench=bench_body(configs, [], window), exit_code=0)
 
 
 def _statuses(comparison, metric):
@@ -65,7 +65,9 @@ def test_min_p_is_the_exact_mann_whitney_floor():
 
 def test_a_25_percent_slowdown_and_ess_loss_are_regressions():
     rng = np.random.default_rng(1)
-    c = compare_bench(bench_record(rng), bench_record(rng, slow=1.25, ess_loss=0.75))
+    c = compare_bench(bench_record(rng, window="w"),
+                      bench_record(rng, slow=1.25, ess_loss=0.75, window="w"))
+    assert c.times_judged
     assert _statuses(c, "fit_s") == {"regressed"}
     assert _statuses(c, "ess_per_grad") == {"regressed"}
     assert c.exit_code == 1
@@ -74,11 +76,23 @@ def test_a_25_percent_slowdown_and_ess_loss_are_regressions():
     assert 1.1 < change.ratio < 1.45
 
 
+def test_times_are_judged_only_within_one_time_window():
+    """Separate runs: the machine drifts between them, so only ESS per gradient and gradients
+    per draw are judged; --judge-times judges times anyway."""
+    rng = np.random.default_rng(9)
+    a, b = bench_record(rng), bench_record(rng, slow=1.5, ess_loss=0.75)
+    c = compare_bench(a, b)
+    assert not c.times_judged
+    assert _statuses(c, "fit_s") == {"not judged"}
+    assert _statuses(c, "ess_per_grad") == {"regressed"}
+    assert _statuses(compare_bench(a, b, judge_times=True), "fit_s") == {"regressed"}
+
+
 def test_the_same_stack_twice_flags_nothing_and_improvements_do_not_fail():
     rng = np.random.default_rng(2)
-    same = compare_bench(bench_record(rng), bench_record(rng))
+    same = compare_bench(bench_record(rng, window="w"), bench_record(rng, window="w"))
     assert not same.regressions and same.exit_code == 0
-    faster = compare_bench(bench_record(rng), bench_record(rng, slow=0.7))
+    faster = compare_bench(bench_record(rng, window="v"), bench_record(rng, slow=0.7, window="v"))
     assert _statuses(faster, "fit_s") == {"improved"} and faster.exit_code == 0
 
 
@@ -186,10 +200,13 @@ def test_cli_compare_writes_a_record_and_markdown_and_exits_1_on_regression(caps
     md = tmp_path / "comment.markdown"
     code = main(["bench", "compare", str(a), str(b), "--out", str(tmp_path / "o"),
                  "--markdown", str(md)])
+    assert code == 0  # separate runs: times are not judged
+    code = main(["bench", "compare", str(a), str(b), "--out", str(tmp_path / "o"),
+                 "--markdown", str(md), "--judge-times"])
     assert code == 1
     text = md.read_text()
     assert "regressed" in text and "fit s" in text and "python" in text
-    record = load_record(tmp_path / "o" / "run-001" / "record.json")
+    record = load_record(tmp_path / "o" / "run-002" / "record.json")
     assert record["kind"] == "compare" and record["exit_code"] == 1
     assert any(c["status"] == "regressed" for c in record["bench_comparison"]["changes"])
 
@@ -227,22 +244,27 @@ def test_cli_bench_writes_record_pytest_benchmark_json_and_figure(capsys, tmp_pa
 
 @pytest.mark.slow
 def test_two_environments_interleaved_in_one_run(capsys, tmp_path):
-    """Two workers (both this interpreter) take turns A B B A; each side's record names the
-    order, and their comparison is the run's record. --factor 10: nothing can be flagged, so
+    """Two processes per side (all this interpreter) take turns A B B A; each side's record
+    names the order, and their comparison is the run's record. --factor 10: nothing can be flagged, so
     the exit code is 0 whatever the machine's noise."""
-    code = main(["bench", *TINY, "-n", "3", "--alpha", "0.2", "--factor", "10",
-                 "--env", "self", "--env", "self", "--out", str(tmp_path)])
+    code = main(["bench", *TINY, "-n", "4", "--alpha", "0.2", "--factor", "10", "--processes",
+                 "2", "--env", "self", "--env", "self", "--out", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
     run = tmp_path / "run-001"
     a, b = (load_record(run / side / "results.json") for side in "AB")
     order = a["bench"]["order"]
-    assert [o[2] for o in order] == [0, 0, 1, 1, 2, 2]
-    first = order[0][0]
-    assert [o[0] == first for o in order] == [True, False, False, True, True, False]
+    assert [o[2] for o in order] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [o[3] for o in order] == [0, 0, 1, 1, 0, 0, 1, 1]  # repeat k in process k mod 2
+    assert [o[0] for o in order] == ["A", "B", "B", "A", "A", "B", "B", "A"]
+    (config,) = a["bench"]["configs"]
+    assert [r["process"] for r in config["runs"]] == [0, 1, 0, 1]
+    assert len(config["compile_s_processes"]) == 2
     assert a["bench"]["order"] == b["bench"]["order"]
+    assert a["bench"]["window"] == b["bench"]["window"]  # one time window: times are judged
     assert a["environment"]["python"] == b["environment"]["python"]
     compared = load_record(run / "record.json")
     assert compared["kind"] == "compare" and compared["request"]["interleaved"]
+    assert compared["bench_comparison"]["times_judged"]
     # identical seeds and stack: the machine-independent metrics agree exactly
     ra, rb = a["bench"]["configs"][0]["runs"], b["bench"]["configs"][0]["runs"]
     assert [r["grad_per_draw"] for r in ra] == [r["grad_per_draw"] for r in rb]
