@@ -2,9 +2,12 @@
 gradient evaluation, for every case × frontend × sampler × route asked for.
 
 A benchmark compiles each configuration once (the ``public`` route compiles inside every fit,
-as users experience it), then fits it ``repeats`` times on the case's reference data with seeds
-``seed``, ``seed + 1``, …; the configurations take turns (repeat 1 of every configuration, then
-repeat 2, …), so a slow spell of the machine falls on all of them alike. Each fit yields the
+as users experience it) and fits it once to warm up, then runs ``repeats`` repeats on the
+case's reference data; the configurations take turns (repeat 1 of every configuration, then
+repeat 2, …), so a slow spell of the machine falls on all of them alike. A repeat is a block of
+fits that lasts at least ``min_time`` seconds (one fit of a slow configuration, several of a
+fast one: timer noise averages out within a block, as asv and pytest-benchmark calibrate their
+rounds), fit j of repeat k with seed ``seed + 1000 k + j``. Each repeat yields the
 :data:`METRICS`. Two of them do not depend on the machine: ESS per gradient evaluation and
 gradient evaluations per draw (with ESS itself and divergences) are the figures to compare
 across machines; times compare only within one run, or between runs of one machine.
@@ -48,6 +51,12 @@ FACTOR = 1.1
 ALPHA = 0.002
 #: the settings of every benchmark fit unless a case or the user asks for others
 SETTINGS = FitSettings(chains=2, tune=1000, draws=1000)
+#: a repeat fits a configuration as many times as it takes to last this many seconds (at least
+#: once), timed from a warm-up fit: one fit of linear (65 ms) varies by 8 % from the next,
+#: a block of eight by 3 %
+MIN_TIME = 0.5
+#: fit j of repeat k has seed ``seed + SEED_STRIDE * k + j``
+SEED_STRIDE = 1000
 #: confidence of the ratio's bootstrap interval
 CONFIDENCE = 0.95
 
@@ -108,37 +117,54 @@ def min_p(n_a: int, n_b: int) -> float:
     return min(1.0, 2 / comb(n_a + n_b, n_a))
 
 
-# -- one fit ----------------------------------------------------------------------------------
+# -- one repeat -------------------------------------------------------------------------------
 def fit_metrics(posterior, compile_s: float | None = None) -> dict:
-    """The :data:`METRICS` of one fit (None where the sampler does not report what one needs).
-    ESS is ArviZ's rank-normalized bulk and tail ESS, the smallest over parameter elements."""
+    """The :data:`METRICS` of one fit (None where the sampler does not report what one needs)."""
+    return {"compile_s": compile_s, **block_metrics([posterior])}
+
+
+def block_metrics(posteriors: list) -> dict:
+    """The :data:`METRICS` of a repeat's fits: times and ESS are means per fit; ESS/s, ESS per
+    gradient, gradients per draw and time per gradient are ratios of the block's sums. ESS is
+    ArviZ's rank-normalized bulk and tail ESS, the smallest over parameter elements."""
     from glmcheck import compat
 
-    def smallest(method: str) -> float:
-        ess = compat.ess(posterior.draws, method=method)
+    def smallest(post, method: str) -> float:
+        ess = compat.ess(post.draws, method=method)
         return float(min(np.min(np.asarray(v.values)) for v in ess.data_vars.values()))
 
-    ess_bulk, ess_tail = smallest("bulk"), smallest("tail")
-    t = posterior.timing
-    grads = posterior.gradient_evals
-    draws = posterior.chains * posterior.n_draws
+    def total(values):
+        values = list(values)
+        return None if any(v is None for v in values) else float(sum(values))
 
-    def per(num, den):
-        return None if num is None or not den else float(num) / float(den)
+    n = len(posteriors)
+    bulk = total(smallest(p, "bulk") for p in posteriors)
+    tail = total(smallest(p, "tail") for p in posteriors)
+    warmup = total(p.timing.warmup for p in posteriors)
+    sampling = total(p.timing.sampling for p in posteriors)
+    fit = total(p.timing.fit for p in posteriors)
+    grads = total(p.gradient_evals for p in posteriors)
+    draws = total(p.chains * p.n_draws for p in posteriors)
+    divergences = total(p.divergences for p in posteriors)
+
+    def per(num, den, scale=1.0):
+        return None if num is None or not den else scale * num / den
+
+    def mean(value):
+        return None if value is None else value / n
 
     return {
-        "compile_s": compile_s,
-        "warmup_s": t.warmup,
-        "sampling_s": t.sampling,
-        "fit_s": t.fit,
-        "ess_bulk": ess_bulk,
-        "ess_tail": ess_tail,
-        "ess_per_s": per(ess_bulk, t.sampling),
-        "ess_per_s_total": per(ess_bulk, t.fit),
-        "ess_per_grad": per(ess_bulk, grads),
+        "warmup_s": mean(warmup),
+        "sampling_s": mean(sampling),
+        "fit_s": mean(fit),
+        "ess_bulk": mean(bulk),
+        "ess_tail": mean(tail),
+        "ess_per_s": per(bulk, sampling),
+        "ess_per_s_total": per(bulk, fit),
+        "ess_per_grad": per(bulk, grads),
         "grad_per_draw": per(grads, draws),
-        "us_per_grad": None if t.sampling is None or not grads else 1e6 * t.sampling / grads,
-        "divergences": posterior.divergences,
+        "us_per_grad": per(sampling, grads, 1e6),
+        "divergences": None if divergences is None else int(divergences),
     }
 
 
@@ -150,11 +176,20 @@ class BenchRequest(FitRequest):
     cases: tuple = ("linear",)
     settings: FitSettings = SETTINGS
     repeats: int = REPEATS
+    #: seconds each repeat lasts at least (its fits are a block; :data:`MIN_TIME`)
+    min_time: float = MIN_TIME
 
     def resolve(self):
         repeats = self.repeats
         if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
             raise UsageError(f"expected repeats >= 1 but got repeats={repeats!r}")
+        if not 0 <= self.min_time <= 60:
+            raise UsageError(f"expected 0 <= min-time <= 60 s but got {self.min_time!r}")
+        from glmcheck.runner import SEED_MAX
+
+        if isinstance(self.seed, int) and self.seed + SEED_STRIDE * repeats > SEED_MAX:
+            raise UsageError(f"seed {self.seed} is too large for {repeats} repeats: repeat k "
+                             f"uses seeds from seed + {SEED_STRIDE}·k, at most {SEED_MAX}")
         if self.data is not None:
             raise UsageError("a benchmark fits each case's reference data; it takes no data set")
         return super().resolve()
@@ -164,7 +199,8 @@ class BenchRequest(FitRequest):
             "cases": [c if isinstance(c, str) else c.name for c in self.cases],
             "frontends": list(self.frontends), "samplers": list(self.samplers),
             "routes": list(self.routes), "repeats": self.repeats, "seed": self.seed,
-            "settings": self.settings.to_dict(), "explicit": sorted(self.explicit),
+            "min_time": self.min_time, "settings": self.settings.to_dict(),
+            "explicit": sorted(self.explicit),
         }
 
     @classmethod
@@ -172,6 +208,7 @@ class BenchRequest(FitRequest):
         return cls(cases=tuple(d["cases"]), frontends=tuple(d["frontends"]),
                    samplers=tuple(d["samplers"]), routes=tuple(d["routes"]),
                    repeats=int(d["repeats"]), seed=int(d["seed"]),
+                   min_time=float(d.get("min_time", MIN_TIME)),
                    settings=FitSettings(**d["settings"]), explicit=frozenset(d["explicit"]))
 
 
@@ -212,36 +249,55 @@ class BenchSession:
                 for cls in fitters:
                     config = {"case": case.name, "frontend": frontend, "sampler": cls.name,
                               "route": cls.route, "asked": settings.to_dict(),
-                              "compile_s": None, "failure": None, "runs": []}
+                              "compile_s": None, "fits_per_repeat": None, "failure": None,
+                              "runs": []}
                     fitter = None
                     if error is None:
                         say(f"{fit_label(case.name, frontend, cls.name, cls.route)}: compiling")
+                        stage = "compile"
                         try:
                             fitter = cls(spec, settings)
                             if cls.route == "compiled":
                                 config["compile_s"] = fitter.compile_seconds
+                            stage = "warm-up fit"
+                            config["fits_per_repeat"] = self._calibrate(fitter)
                         except FitError as exc:
-                            config["failure"] = {"stage": "compile", "error": str(exc)}
+                            config["failure"] = {"stage": stage, "error": str(exc)}
                     else:
                         config["failure"] = {"stage": error[0], "error": error[1]}
                     self.configs.append(config)
                     self._fitters.append(fitter)
         return self.configs
 
-    def step(self, index: int, repeat: int) -> dict:
-        """Fit configuration ``index`` once (repeat ``repeat``: seed ``seed + repeat``); the
-        run's metrics, or the failure that ends this configuration's repeats."""
+    def _calibrate(self, fitter) -> int:
+        """Fit once, untimed for the record (first-call costs stay out of the repeats), and
+        return how many fits make a repeat last ``min_time``."""
+        from time import perf_counter
+
+        start = perf_counter()
+        fitter.fit(seed=self.request.seed + SEED_STRIDE * self.request.repeats)
+        elapsed = perf_counter() - start
+        return int(min(SEED_STRIDE, max(1, math.ceil(self.request.min_time / elapsed))))
+
+    def step(self, index: int, repeat: int, fits: int | None = None) -> dict:
+        """Repeat ``repeat`` of configuration ``index``: ``fits`` fits (default: its
+        calibrated ``fits_per_repeat``) with seeds ``seed + 1000·repeat + j``; their metrics,
+        or the failure that ends this configuration's repeats."""
         config, fitter = self.configs[index], self._fitters[index]
         if config["failure"] is not None:
             return {"skipped": True}
-        seed = self.request.seed + repeat
+        fits = fits or config["fits_per_repeat"]
+        seeds = [self.request.seed + SEED_STRIDE * repeat + j for j in range(fits)]
+        posteriors = []
         try:
-            posterior = fitter.fit(seed=seed)
+            for seed in seeds:
+                posteriors.append(fitter.fit(seed=seed))
         except FitError as exc:
-            config["failure"] = {"stage": f"sample (repeat {repeat + 1})", "error": str(exc)}
+            config["failure"] = {"stage": f"sample (repeat {repeat + 1}, seed {seed})",
+                                 "error": str(exc)}
             return {"failure": config["failure"]}
-        run = {"repeat": repeat, "seed": seed, **fit_metrics(posterior)}
-        run.pop("compile_s")
+        run = {"repeat": repeat, "seeds": seeds, **block_metrics(posteriors)}
+        posterior = posteriors[0]
         config.setdefault("settings", dict(posterior.settings or {}))
         config["runs"].append(run)
         return {"run": run}

@@ -20,13 +20,13 @@ _ALL = {"sampler": ("nutpie", "pymc", "numpyro", "blackjax"), "route": ("compile
 
 
 def add_parser(sub, parser_class) -> None:
-    from glmcheck.bench import ALPHA, FACTOR, REPEATS, SETTINGS
+    from glmcheck.bench import ALPHA, FACTOR, MIN_TIME, REPEATS, SETTINGS
 
     p = sub.add_parser(
         "bench",
         help="benchmark samplers: time, ESS/s and ESS per gradient; compare two benchmarks",
-        description="Fit each case × frontend × sampler × route --repeats times (seeds SEED, "
-        "SEED+1, …; configurations take turns) and report medians with their spread: compile, "
+        description="Fit each case × frontend × sampler × route --repeats times (a repeat is a "
+        "block of fits lasting --min-time; configurations take turns) and report medians with their spread: compile, "
         "warm-up and sampling time, ESS, ESS/s, ESS per gradient evaluation, gradient "
         "evaluations per draw, time per gradient evaluation, divergences. ESS per gradient and "
         "gradients per draw do not depend on the machine: compare those across machines. "
@@ -47,8 +47,11 @@ def add_parser(sub, parser_class) -> None:
     g = p.add_argument_group("repeats and sampling")
     g.add_argument("--repeats", "-n", type=int, default=REPEATS,
                    help=f"fits per configuration (default {REPEATS})")
+    g.add_argument("--min-time", type=float, default=MIN_TIME, metavar="S",
+                   help=f"each repeat fits as often as it takes to last S seconds, timed from "
+                        f"a warm-up fit (default {MIN_TIME:g}; 0: one fit)")
     g.add_argument("--seed", type=int, default=8927,
-                   help="seed of the first repeat; repeat k uses SEED+k (default 8927)")
+                   help="fit j of repeat k uses seed SEED + 1000·k + j (default 8927)")
     g.add_argument("--draws", type=int, help=f"draws per chain (default {SETTINGS.draws})")
     g.add_argument("--tune", type=int, help=f"warm-up per chain (default {SETTINGS.tune})")
     g.add_argument("--chains", type=int, help=f"chains (default {SETTINGS.chains})")
@@ -146,6 +149,7 @@ def _request(args):
     request = BenchRequest(
         cases=cases, frontends=_names(args.frontend, ("pymc", "bambi")),
         samplers=samplers, routes=routes, repeats=args.repeats, seed=args.seed,
+        min_time=args.min_time,
         settings=replace(SETTINGS, **chosen), explicit=frozenset(chosen),
     )
     request.resolve()
@@ -385,9 +389,12 @@ def _summary_rows(body: dict):
 
     labels = {m.key: m.label for m in METRICS}
     summaries = summarize_bench(body)
-    time_head = ["configuration", *(labels[k] for k in _TIME_COLUMNS), "vs best ESS/s"]
-    time_rows = [[s.label, *(_cell(s, k) for k in _TIME_COLUMNS), _best(s, "ess_per_s_total")]
-                 for s in summaries if not s.failure or s.repeats]
+    blocks = [c.get("fits_per_repeat") for c in body["configs"]]
+    time_head = ["configuration", "fits/repeat", *(labels[k] for k in _TIME_COLUMNS),
+                 "vs best ESS/s"]
+    time_rows = [[s.label, "n/a" if b is None else str(b), *(_cell(s, k) for k in _TIME_COLUMNS),
+                  _best(s, "ess_per_s_total")]
+                 for s, b in zip(summaries, blocks) if not s.failure or s.repeats]
     port_head = ["configuration", *(labels[k] for k in _PORTABLE_COLUMNS), "vs best ESS/grad"]
     port_rows = [[s.label, *(_cell(s, k) for k in _PORTABLE_COLUMNS), _best(s, "ess_per_grad")]
                  for s in summaries if not s.failure or s.repeats]
@@ -401,7 +408,8 @@ def _caption(record: dict, repeats: list[int]) -> str:
     req = record["request"]
     s = req["settings"]
     n = "/".join(map(str, repeats)) or "0"
-    return (f"medians over {n} repeats (± half the interquartile range over the median) · "
+    return (f"medians over {n} repeats of {req.get('min_time', 0):g} s or more (times and ESS "
+            f"per fit; ± half the interquartile range over the median) · "
             f"{s['chains']} chains × ({s['tune']} warm-up + {s['draws']} draws) unless a case "
             f"asks for more · seeds {req['seed']}… · {stack_line(record)}")
 

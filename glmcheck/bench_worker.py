@@ -62,8 +62,8 @@ def serve(stdin=None, stdout=None) -> int:
                 send({"ready": True, "glmcheck": __version__, "environment": environment(),
                       "configs": _json(configs)})
             elif "step" in message:
-                index, repeat = message["step"]
-                send(_json(session.step(int(index), int(repeat))))
+                index, repeat, fits = message["step"]
+                send(_json(session.step(int(index), int(repeat), fits)))
             elif message.get("done"):
                 send({"bye": True, "configs": _json(session.configs if session else [])})
                 return 0
@@ -91,22 +91,33 @@ class Worker:
     process: subprocess.Popen | None = None
     ready: dict | None = None
 
-    def start(self, request: dict) -> dict:
+    def start(self, request: dict) -> None:
+        """Start the worker and send it the request; :meth:`wait_ready` waits until it has
+        compiled every configuration."""
         self._log = tempfile.TemporaryFile(mode="w+")
         self.process = self.env.popen(
             "bench", "worker", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._log, text=True, bufsize=1,
         )
-        self.ready = self.ask({"protocol": PROTOCOL, "request": request})
+        self.send({"protocol": PROTOCOL, "request": request})
+
+    def wait_ready(self) -> dict:
+        self.ready = self.answer()
         return self.ready
 
     def ask(self, message: dict) -> dict:
+        self.send(message)
+        return self.answer()
+
+    def send(self, message: dict) -> None:
         try:
             self.process.stdin.write(json.dumps(message) + "\n")
             self.process.stdin.flush()
-            line = self.process.stdout.readline()
         except BrokenPipeError:
-            line = ""
+            pass  # the worker is gone: answer() says why
+
+    def answer(self) -> dict:
+        line = self.process.stdout.readline()
         if not line:
             code = self.process.wait()
             why = self._last_log_line() or "no message"
@@ -176,13 +187,18 @@ def interleave(request: dict, envs: list, progress: Callable[[str, int, int], No
     say = progress or (lambda text, done, total: None)
     sides = [[Worker(env) for _ in range(processes)] for env in envs]
     try:
-        for side in sides:  # one after the other: compile times are not disturbed
-            for p, worker in enumerate(side):
-                say(f"{worker.env.label}: starting process {p + 1} of {processes} and compiling",
-                    0, 0)
+        # every worker starts and compiles at once (compile times are measured side by side)
+        say(f"starting {processes * len(sides)} worker processes and compiling", 0, 0)
+        for side in sides:
+            for worker in side:
                 worker.start(request)
+        for side in sides:
+            for worker in side:
+                worker.wait_ready()
         configs = sides[0][0].ready["configs"]
         n = len(configs)
+        # every process of both sides fits the blocks the first one calibrated
+        blocks = [c.get("fits_per_repeat") for c in configs]
         if any(len(w.ready["configs"]) != n for side in sides for w in side):
             raise InternalError("the workers planned different configurations")
         total = n * request["repeats"] * len(sides)
@@ -194,7 +210,7 @@ def interleave(request: dict, envs: list, progress: Callable[[str, int, int], No
                 turn = list(range(len(sides))) if repeat % 2 == 0 else list(range(len(sides)))[::-1]
                 for s in turn:
                     worker = sides[s][process]
-                    answer = worker.ask({"step": [index, repeat]})
+                    answer = worker.ask({"step": [index, repeat, blocks[index]]})
                     done += 1
                     if "skipped" not in answer:
                         order.append(["AB"[s], index, repeat, process])
@@ -207,18 +223,19 @@ def interleave(request: dict, envs: list, progress: Callable[[str, int, int], No
                 worker.stop()
     window = uuid.uuid4().hex if len(sides) == 2 else None
     return [{"ready": side[0].ready,
-             "bench": bench_body(_merge([f["configs"] for f in final]), order, window)}
+             "bench": bench_body(_merge([f["configs"] for f in final], blocks), order, window)}
             for side, final in zip(sides, finals)]
 
 
-def _merge(per_process: list[list[dict]]) -> list[dict]:
+def _merge(per_process: list[list[dict]], blocks: list[int | None]) -> list[dict]:
     """One side's configurations from its worker processes: every process's runs (each marked
     with its process), the median compile time (and each process's), the first failure."""
     import statistics
 
     merged = []
-    for versions in zip(*per_process):
+    for versions, block in zip(zip(*per_process), blocks):
         config = dict(versions[0])
+        config["fits_per_repeat"] = block
         config["runs"] = sorted(
             ({**run, "process": p} for p, c in enumerate(versions) for run in c["runs"]),
             key=lambda run: run["repeat"])

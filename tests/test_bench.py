@@ -183,6 +183,8 @@ def test_cli_compare_bad_files_are_one_line_exit_2(capsys, tmp_path, make, messa
     (["--env", "self", "--env", "self", "--env", "self"], "not 3"),
     (["--env", "self", "--env", "self", "--repeats", "4"], "cannot go below"),
     (["--factor", "0.9"], "--factor > 1"),
+    (["--processes", "2"], "with --env"),
+    (["--env", "no/such/python"], "no/such/python"),
 ])
 def test_cli_bench_bad_input_is_one_line_exit_2_before_work(capsys, tmp_path, argv, message):
     assert main(["bench", *argv, "--out", str(tmp_path / "o")]) == 2
@@ -224,7 +226,7 @@ def test_pytest_benchmark_compare_loads_our_json(tmp_path):
 
 
 # -- real fits --------------------------------------------------------------------------------
-TINY = ["--chains", "1", "--tune", "100", "--draws", "100", "-f", "pymc"]
+TINY = ["--chains", "1", "--tune", "100", "--draws", "100", "-f", "pymc", "--min-time", "0"]
 
 
 @pytest.mark.slow
@@ -268,3 +270,10 @@ def test_two_environments_interleaved_in_one_run(capsys, tmp_path):
     # identical seeds and stack: the machine-independent metrics agree exactly
     ra, rb = a["bench"]["configs"][0]["runs"], b["bench"]["configs"][0]["runs"]
     assert [r["grad_per_draw"] for r in ra] == [r["grad_per_draw"] for r in rb]
+
+
+def test_glmcheck_compare_sends_benchmarks_to_bench_compare(capsys, tmp_path):
+    path = tmp_path / "a.json"
+    write_record(path, bench_record(np.random.default_rng(10)))
+    assert main(["compare", str(path), str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "glmcheck bench compare" in capsys.readouterr().err
