@@ -237,3 +237,20 @@ def test_a_case_whose_bambi_posterior_lacks_a_parameter(monkeypatch):
     with pytest.raises(FitError, match=r"case 'linear' could not map the bambi posterior") as info:
         contract.NumpySampler(builtin, settings).fit(seed=0)
     assert not isinstance(info.value, PluginError)
+
+
+def test_nutpie_depth_counts_the_doubling_cut_short():
+    """nutpie's depth counts completed doublings; a draw with more than 2**depth - 1 steps
+    started one more (glmcheck's convention), and the result keeps nutpie's dims and coords."""
+    import xarray as xr
+
+    from glmcheck.fitters.nutpie import started_doublings
+
+    coords = {"chain": [0], "draw": [0, 1, 2, 3]}
+    depth = xr.DataArray(np.array([[0, 2, 2, 3]], dtype="uint64"), dims=("chain", "draw"),
+                         coords=coords)
+    steps = xr.DataArray(np.array([[1, 3, 5, 8]]), dims=("chain", "draw"), coords=coords)
+    out = started_doublings(depth, steps)
+    assert out.values.tolist() == [[1, 2, 3, 4]]
+    assert out.dtype == np.int64 and out.dims == ("chain", "draw")
+    assert out["draw"].values.tolist() == [0, 1, 2, 3]

@@ -64,5 +64,7 @@ def started_doublings(depth, n_steps):
     short inside by a U-turn or a divergence is not counted, though its leapfrog steps are:
     such a draw took more than ``2**depth - 1`` steps and started ``depth + 1`` doublings.
     """
-    extra = (n_steps.astype("int64") > 2 ** depth.astype("int64") - 1).astype("int64")
-    return depth.astype("int64") + extra
+    # on the arrays: xarray's arithmetic aligns coordinates, 9 ms of a 60 ms fit of linear
+    d = np.asarray(depth.values, dtype="int64")
+    n = np.asarray(n_steps.values, dtype="int64")
+    return depth.copy(deep=False, data=d + (n > 2**d - 1))
