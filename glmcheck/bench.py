@@ -20,7 +20,7 @@ two sides of one interleaved run (``glmcheck bench --env A --env B``): between r
 different times a shared machine drifts by more than any useful factor. The machine-independent
 metrics are judged between any two runs. With n repeats per side the test
 cannot go below p = 2 / C(2n, n), so a comparison whose repeats cannot reach ``alpha`` is
-refused rather than read as "no change" (the default 10 repeats reach 1.1e-5).
+refused rather than read as "no change" (the default 15 repeats reach 1.3e-8).
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ __all__ = [
     "BenchComparison", "MetricChange", "min_p", "bench_configs", "pytest_benchmark_json",
 ]
 
-#: repeats per configuration: enough for the Mann-Whitney test to reach ALPHA (n = 10 reaches
-#: 2 / C(20, 10) = 1.1e-5) and to catch a 25 % change with the measured noise
-REPEATS = 10
+#: repeats per configuration: enough for the Mann-Whitney test to reach ALPHA (15 per side
+#: reach 2 / C(30, 15) = 1.3e-8) and to flag a 25 % slowdown between two interleaved stacks
+#: in at least 19 of 20 trials with the measured noise (10 repeats flagged 18 of 20)
+REPEATS = 15
 #: a change smaller than this ratio of medians is never flagged, however significant
 FACTOR = 1.1
 #: the Mann-Whitney U p-value below which a change beyond FACTOR is flagged (per metric)
@@ -71,39 +72,36 @@ class Metric:
     portable: bool
     #: compared over repeats by :func:`compare_bench` (else shown only)
     judged: bool
-    #: how to print it
-    digits: int
-    scale: float = 1.0
     help: str = ""
 
 
 #: what a benchmark measures per fit, in the order tables show it
 METRICS: tuple[Metric, ...] = (
-    Metric("compile_s", "compile s", "lower", False, False, 2,
+    Metric("compile_s", "compile s", "lower", False, False,
            help="compiling the model once (compiled route; the public route compiles inside "
                 "every fit); one measurement per run, shown and not judged"),
-    Metric("warmup_s", "warm-up s", "lower", False, True, 4,
+    Metric("warmup_s", "warm-up s", "lower", False, True,
            help="warm-up (tuning) time, where the sampler times it apart from the draws "
                 "(PyMC's NUTS and the JAX samplers on the compiled route); n/a for nutpie, "
                 "which does not time its phases, and on the public route"),
-    Metric("sampling_s", "sampling s", "lower", False, True, 4, help="time of the kept draws"),
-    Metric("fit_s", "fit s", "lower", False, True, 4,
+    Metric("sampling_s", "sampling s", "lower", False, True, help="time of the kept draws"),
+    Metric("fit_s", "fit s", "lower", False, True,
            help="the whole fit call: warm-up and draws (public route: build and compile too)"),
-    Metric("ess_bulk", "ESS bulk", "higher", True, False, 0,
+    Metric("ess_bulk", "ESS bulk", "higher", True, False,
            help="smallest bulk ESS over parameter elements"),
-    Metric("ess_tail", "ESS tail", "higher", True, False, 0,
+    Metric("ess_tail", "ESS tail", "higher", True, False,
            help="smallest tail ESS over parameter elements"),
-    Metric("ess_per_s", "ESS/s", "higher", False, True, 0,
+    Metric("ess_per_s", "ESS/s", "higher", False, True,
            help="smallest bulk ESS per second of sampling (n/a where sampling is not timed)"),
-    Metric("ess_per_s_total", "ESS/s total", "higher", False, True, 0,
+    Metric("ess_per_s_total", "ESS/s total", "higher", False, True,
            help="smallest bulk ESS per second of the whole fit"),
-    Metric("ess_per_grad", "ESS/grad", "higher", True, True, 4,
+    Metric("ess_per_grad", "ESS/grad", "higher", True, True,
            help="smallest bulk ESS per gradient evaluation of the kept draws"),
-    Metric("grad_per_draw", "grad/draw", "lower", True, True, 2,
+    Metric("grad_per_draw", "grad/draw", "lower", True, True,
            help="gradient evaluations (leapfrog steps) per kept draw"),
-    Metric("us_per_grad", "µs/grad", "lower", False, True, 2,
+    Metric("us_per_grad", "µs/grad", "lower", False, True,
            help="sampling time per gradient evaluation, in microseconds"),
-    Metric("divergences", "divergences", "lower", True, False, 0,
+    Metric("divergences", "divergences", "lower", True, False,
            help="divergent transitions among the kept draws"),
 )
 _BY_KEY = {m.key: m for m in METRICS}
