@@ -9,7 +9,8 @@ two library versions: stricter than rerunning one seed):
    judged, times not: they ran in different time windows), and once more with times judged,
    to show why they are not;
 2. **interleaved runs**: ``glmcheck bench --env self --env self`` RUNS - 1 times (two stacks
-   that are the same, in one time window), every metric judged.
+   that are the same, in one time window, three worker processes per side), every metric
+   judged.
 
 For each: the pairs with any flag (false alarms), the coefficient of variation of every metric
 within a run and between runs, and the power against planted errors: a slowdown (every time × s,
@@ -160,7 +161,7 @@ def main() -> None:
     lines += experiment(f"Interleaved runs ({len(interleaved)} runs of --env self --env self)",
                         interleaved, None)
     text = "\n".join(lines)
-    (args.out / "summary.md").write_text(text)
+    (args.out / "summary.markdown").write_text(text)
     print(text)
 
 
