@@ -181,15 +181,22 @@ def _bench(args) -> int:
         raise UsageError(f"--processes {args.processes} is more than --repeats "
                          f"{request.repeats}: every process needs a repeat")
     run_dir = new_run_dir(args.out)
-    with _progress_bar(total) as progress:
-        if envs:
-            from glmcheck.bench_worker import interleave
+    try:
+        with _progress_bar(total) as progress:
+            if envs:
+                from glmcheck.bench_worker import interleave
 
-            sides = interleave(request.to_dict(), envs, progress, processes=args.processes)
-        else:
-            from glmcheck.bench import run_bench
+                sides = interleave(request.to_dict(), envs, progress, processes=args.processes)
+            else:
+                from glmcheck.bench import run_bench
 
-            sides = [{"ready": None, "bench": run_bench(request, progress)}]
+                sides = [{"ready": None, "bench": run_bench(request, progress)}]
+    except BaseException:
+        from contextlib import suppress
+
+        with suppress(OSError):  # leave no empty run folder behind
+            run_dir.rmdir()
+        raise
     records = []
     for i, side in enumerate(sides):
         folder = run_dir if len(sides) == 1 else run_dir / "AB"[i]

@@ -11,6 +11,7 @@ The order the fits ran is kept in each side's record.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -155,7 +156,8 @@ class Worker:
         self.process.wait()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
-                pipe.close()
+                with contextlib.suppress(OSError):  # a dead worker's pipe cannot flush
+                    pipe.close()
         self._log.close()
 
     def _last_log_line(self) -> str:

@@ -277,3 +277,16 @@ def test_glmcheck_compare_sends_benchmarks_to_bench_compare(capsys, tmp_path):
     write_record(path, bench_record(np.random.default_rng(10)))
     assert main(["compare", str(path), str(path), "--out", str(tmp_path / "o")]) == 2
     assert "glmcheck bench compare" in capsys.readouterr().err
+
+
+def test_an_environment_that_cannot_run_glmcheck_is_one_line_exit_2(capsys, tmp_path):
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho \"No module named glmcheck\" >&2\nexit 1\n")
+    python.chmod(0o755)
+    out = tmp_path / "o"
+    assert main(["bench", "--env", str(python), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("glmcheck: error: ")  # one line, after the progress lines
+    assert "cannot run a glmcheck benchmark worker" in err[-1]
+    assert "No module named glmcheck" in err[-1]
+    assert not any(out.glob("run-*"))  # no empty run folder left behind
