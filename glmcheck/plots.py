@@ -155,7 +155,7 @@ def bench_figure(summaries: list, path: Path, title: str = "") -> None:
         ax.set_yscale("log")
         ax.set_ylabel(label, fontsize=9)
         ax.grid(axis="y", alpha=0.3, which="both")
-    axes[0].legend(title="sampler", fontsize=8, ncols=min(4, len(samplers)))
+    axes[0].legend(title="sampler", fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes[1].set_xticks(range(len(groups)), groups, rotation=30, ha="right", fontsize=8)
     axes[1].set_title("the same on any machine", fontsize=9)
     axes[0].set_title("this machine", fontsize=9)
