@@ -2,11 +2,13 @@
 
 A worker is ``python -m glmcheck bench worker`` started in an environment
 (:mod:`glmcheck.environments`). It speaks JSON lines: the controller sends the request, the
-worker compiles every configuration once and answers with its environment; then each
-``{"step": [config, repeat]}`` is one fit, answered with its metrics. Two workers, one per
-stack, take turns fit by fit — A B B A for each configuration and repeat, so that a drift of
-the machine within a pair falls on both sides alike — while the other waits idle on its pipe.
-The order the fits ran is kept in each side's record.
+worker compiles every configuration once, fits each once to warm up and answers with its
+environment; then each ``{"step": [config, repeat, fits]}`` is one repeat (a block of ``fits``
+fits, the same on both sides), answered with its metrics. The two sides take turns repeat by
+repeat — A B B A for each configuration and repeat, so that a drift of the machine within a
+pair falls on both alike — while the other side waits idle on its pipes; each side has
+:data:`PROCESSES` workers, repeat k in worker k mod PROCESSES. The order the repeats ran is
+kept in each side's record.
 """
 
 from __future__ import annotations
