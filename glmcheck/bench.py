@@ -37,7 +37,7 @@ from glmcheck.fitters.base import FitSettings
 from glmcheck.runner import FitFailure, FitRequest
 
 __all__ = [
-    "Metric", "METRICS", "PORTABLE", "REPEATS", "FACTOR", "ALPHA", "SETTINGS", "BenchRequest",
+    "Metric", "METRICS", "BY_KEY", "REPEATS", "FACTOR", "ALPHA", "SETTINGS", "BenchRequest",
     "BenchSession", "fit_metrics", "run_bench", "summarize_bench", "compare_bench",
     "BenchComparison", "MetricChange", "min_p", "bench_configs", "pytest_benchmark_json",
 ]
@@ -104,9 +104,8 @@ METRICS: tuple[Metric, ...] = (
     Metric("divergences", "divergences", "lower", True, False,
            help="divergent transitions among the kept draws"),
 )
-_BY_KEY = {m.key: m for m in METRICS}
-#: the metrics that do not depend on the machine
-PORTABLE = tuple(m.key for m in METRICS if m.portable)
+#: the metrics by key
+BY_KEY = {m.key: m for m in METRICS}
 
 
 def min_p(n_a: int, n_b: int) -> float:
@@ -219,8 +218,8 @@ def bench_configs(request: BenchRequest) -> list[dict]:
 
 @dataclass
 class BenchSession:
-    """One benchmark in one process: :meth:`prepare` builds and compiles every configuration,
-    :meth:`step` fits one of them once. :func:`run_bench` drives it in this process; a worker in
+    """One benchmark in one process: :meth:`prepare` builds, compiles and calibrates every
+    configuration, :meth:`step` runs one repeat (a block of fits) of one of them. :func:`run_bench` drives it in this process; a worker in
     another environment drives the same steps when two stacks are interleaved."""
 
     request: BenchRequest
@@ -305,7 +304,7 @@ def run_bench(request: BenchRequest, progress: Callable[[str, int, int], None] |
               ) -> dict:
     """Benchmark ``request`` in this process; returns the ``bench`` part of its record.
 
-    ``progress(text, done, total)`` is called before each compile and after each fit."""
+    ``progress(text, done, total)`` is called before each compile and after each repeat."""
     session = BenchSession(request)
     configs = bench_configs(request)
     total = len(configs) * request.repeats
@@ -325,8 +324,9 @@ def run_bench(request: BenchRequest, progress: Callable[[str, int, int], None] |
 
 def bench_body(configs: list[dict], order: list, window: str | None = None) -> dict:
     """The ``bench`` part of a record: the configurations with their runs, the order in which
-    the fits ran (``[side, configuration index, repeat]``; side ``"A"``, or ``"B"`` for the
-    second environment of an interleaved run) and the time window's id (shared by the two sides
+    the repeats ran (``[side, configuration index, repeat]``, and the worker process as a fourth
+    item in an interleaved run; side ``"A"``, or ``"B"`` for the second environment) and the
+    time window's id (shared by the two sides
     of an interleaved run, its own for every other run)."""
     import uuid
 
@@ -652,6 +652,8 @@ def pytest_benchmark_json(record: dict) -> dict:
     ``pytest-benchmark compare`` lines them up with ``benchmarks/test_fit_speed.py``'s
     ``test_refit`` (same names) and with other runs of ``glmcheck bench``. Every metric's
     median is in each entry's ``extra_info``."""
+    import platform
+
     env = record.get("environment") or {}
     entries = []
     for config, summary in zip(record["bench"]["configs"], summarize_bench(record["bench"])):
@@ -687,7 +689,7 @@ def pytest_benchmark_json(record: dict) -> dict:
             },
         })
     return {
-        "machine_info": {"node": platform_node(), "processor": env.get("machine"),
+        "machine_info": {"node": platform.node(), "processor": env.get("machine"),
                          "machine": env.get("machine"), "python_implementation":
                          env.get("implementation"), "python_version": env.get("python"),
                          "release": "", "system": "", "cpu": {"brand_raw": env.get("cpu_model"),
@@ -698,12 +700,6 @@ def pytest_benchmark_json(record: dict) -> dict:
         "datetime": record.get("created"),
         "version": _pytest_benchmark_version(),
     }
-
-
-def platform_node() -> str:
-    import platform
-
-    return platform.node()
 
 
 def _pytest_benchmark_version() -> str:

@@ -392,17 +392,17 @@ def _best(summary, key: str) -> str:
 
 
 def _summary_rows(body: dict):
-    from glmcheck.bench import METRICS, summarize_bench
+    from glmcheck.bench import BY_KEY, summarize_bench
 
-    labels = {m.key: m.label for m in METRICS}
     summaries = summarize_bench(body)
     blocks = [c.get("fits_per_repeat") for c in body["configs"]]
-    time_head = ["configuration", "fits/repeat", *(labels[k] for k in _TIME_COLUMNS),
+    time_head = ["configuration", "fits/repeat", *(BY_KEY[k].label for k in _TIME_COLUMNS),
                  "vs best ESS/s"]
     time_rows = [[s.label, "n/a" if b is None else str(b), *(_cell(s, k) for k in _TIME_COLUMNS),
                   _best(s, "ess_per_s_total")]
                  for s, b in zip(summaries, blocks) if not s.failure or s.repeats]
-    port_head = ["configuration", *(labels[k] for k in _PORTABLE_COLUMNS), "vs best ESS/grad"]
+    port_head = ["configuration", *(BY_KEY[k].label for k in _PORTABLE_COLUMNS),
+                 "vs best ESS/grad"]
     port_rows = [[s.label, *(_cell(s, k) for k in _PORTABLE_COLUMNS), _best(s, "ess_per_grad")]
                  for s in summaries if not s.failure or s.repeats]
     repeats = sorted({s.repeats for s in summaries if s.repeats})
@@ -469,9 +469,9 @@ def _ratio_text(change) -> str:
 
 
 def _change_row(change) -> list[str]:
-    from glmcheck.bench import METRICS
+    from glmcheck.bench import BY_KEY
 
-    label = {m.key: m.label for m in METRICS}[change.metric]
+    label = BY_KEY[change.metric].label
     p = "n/a" if change.p is None else f"{change.p:.2g}"
     return [change.label, label, num(change.median_a), num(change.median_b), _ratio_text(change),
             p, change.status]
@@ -481,13 +481,12 @@ _CHANGE_HEAD = ("configuration", "metric", "A", "B", "B/A [95% interval]", "p", 
 
 
 def _key_rows(c) -> tuple[list[str], list[list[str]]]:
-    from glmcheck.bench import METRICS
+    from glmcheck.bench import BY_KEY
 
-    labels = {m.key: m.label for m in METRICS}
     by_config: dict = {}
     for change in c.changes:
         by_config.setdefault(change.label, {})[change.metric] = change
-    head = ["configuration", *(labels[k] + " B/A" for k in _KEY_METRICS)]
+    head = ["configuration", *(BY_KEY[k].label + " B/A" for k in _KEY_METRICS)]
     rows = []
     for label, changes in by_config.items():
         cells = []

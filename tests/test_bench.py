@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glmcheck.bench import (
-    ALPHA, FACTOR, METRICS, REPEATS, compare_bench, judge, min_p, pytest_benchmark_json,
+    ALPHA, BY_KEY, FACTOR, REPEATS, compare_bench, judge, min_p, pytest_benchmark_json,
 )
 from glmcheck.bench import bench_body
 from glmcheck.cli import main
 from glmcheck.errors import UsageError
 from glmcheck.record import load_record, new_record, write_record
 
-_BY_KEY = {m.key: m for m in METRICS}
 SETTINGS = {"chains": 2, "tune": 1000, "draws": 1000, "target_accept": 0.8}
 
 
@@ -98,30 +97,30 @@ def test_the_same_stack_twice_flags_nothing_and_improvements_do_not_fail():
 
 def test_a_change_within_the_factor_is_never_flagged_however_significant():
     a = np.full(10, 1.0) + np.linspace(0, 1e-3, 10)
-    change = judge(_BY_KEY["fit_s"], a, a * 1.05, factor=FACTOR, alpha=ALPHA, label="x")
+    change = judge(BY_KEY["fit_s"], a, a * 1.05, factor=FACTOR, alpha=ALPHA, label="x")
     assert change.p < 1e-3 and change.status == "no change"
 
 
 def test_a_change_beyond_the_factor_without_significance_is_reported_as_such():
     a = np.array([1.0, 1.5, 0.7, 1.2, 0.9, 1.4, 0.8, 1.1, 1.3, 0.6])
     b = a[::-1] * 1.2  # the same spread, 20 % slower: not significant over this noise
-    change = judge(_BY_KEY["fit_s"], a, b, factor=FACTOR, alpha=ALPHA, label="x")
+    change = judge(BY_KEY["fit_s"], a, b, factor=FACTOR, alpha=ALPHA, label="x")
     assert change.status == "not significant"
 
 
 def test_higher_is_better_metrics_regress_when_they_fall():
     a = np.linspace(0.06, 0.061, 10)
-    assert judge(_BY_KEY["ess_per_grad"], a, a * 0.7, factor=FACTOR, alpha=ALPHA,
+    assert judge(BY_KEY["ess_per_grad"], a, a * 0.7, factor=FACTOR, alpha=ALPHA,
                  label="x").status == "regressed"
-    assert judge(_BY_KEY["ess_per_grad"], a, a * 1.4, factor=FACTOR, alpha=ALPHA,
+    assert judge(BY_KEY["ess_per_grad"], a, a * 1.4, factor=FACTOR, alpha=ALPHA,
                  label="x").status == "improved"
 
 
 def test_a_metric_a_side_lacks_is_not_available_and_shown_metrics_are_not_judged():
     a = np.linspace(1, 2, 10)
-    assert judge(_BY_KEY["sampling_s"], None, a, factor=FACTOR, alpha=ALPHA,
+    assert judge(BY_KEY["sampling_s"], None, a, factor=FACTOR, alpha=ALPHA,
                  label="x").status == "n/a"
-    assert judge(_BY_KEY["ess_bulk"], a, a * 0.5, factor=FACTOR, alpha=ALPHA,
+    assert judge(BY_KEY["ess_bulk"], a, a * 0.5, factor=FACTOR, alpha=ALPHA,
                  label="x").status == "not judged"
 
 
@@ -130,8 +129,8 @@ def test_a_metric_a_side_lacks_is_not_available_and_shown_metrics_are_not_judged
        st.lists(st.floats(0.01, 10), min_size=2, max_size=12))
 def test_swapping_the_sides_swaps_regression_and_improvement(a, b):
     a, b = np.asarray(a), np.asarray(b)
-    forward = judge(_BY_KEY["fit_s"], a, b, factor=FACTOR, alpha=0.05, label="x")
-    back = judge(_BY_KEY["fit_s"], b, a, factor=FACTOR, alpha=0.05, label="x")
+    forward = judge(BY_KEY["fit_s"], a, b, factor=FACTOR, alpha=0.05, label="x")
+    back = judge(BY_KEY["fit_s"], b, a, factor=FACTOR, alpha=0.05, label="x")
     swap = {"regressed": "improved", "improved": "regressed"}
     assert back.status == swap.get(forward.status, forward.status)
     if forward.status in swap:  # flagged: beyond the factor and significant
