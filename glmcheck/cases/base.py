@@ -17,6 +17,13 @@ what lets a model be compiled once and refit on many simulated data sets.
 To add a case, write one module with a :class:`Case` subclass and an instance named ``CASE``;
 put it in :mod:`glmcheck.cases` to make it built in, or anywhere importable and name it as
 ``package.module:CASE``.
+
+SBC evaluates the log-likelihood at hundreds of posterior draws per simulation
+(:meth:`Case.loglik_draws`). A case whose :meth:`Case.expected` also accepts parameters with a
+leading draws axis (write each scalar parameter as :func:`per_draw` of it, index a vector
+parameter as ``values[..., index]``) says so with :attr:`Case.expected_broadcasts` and gets all
+draws in one numpy evaluation; any other case gets a loop over :meth:`Case.loglik`, as correct
+and slower.
 """
 
 from __future__ import annotations
@@ -27,19 +34,29 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from glmcheck.errors import UsageError
+from glmcheck.errors import PluginError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import bambi as bmb
     import pymc as pm
     import xarray as xr
 
-__all__ = ["Case", "Params"]
+__all__ = ["Case", "Params", "per_draw"]
 
 Params = dict[str, Any]
 """Parameter values by canonical name: floats, or numpy arrays for vector parameters."""
 
 _FAMILIES = ("gaussian", "bernoulli", "poisson", "negativebinomial")
+
+
+def per_draw(value: Any) -> np.ndarray:
+    """A parameter's value with a trailing axis that broadcasts against the rows of a design.
+
+    A scalar gives shape (1,), S draws of it (shape (S,)) give (S, 1): ``per_draw(p["a"]) +
+    per_draw(p["b"]) * x`` is then ``a + b * x`` of shape (n,) for one draw and (S, n) for S,
+    with the same numbers row by row.
+    """
+    return np.asarray(value, dtype=float)[..., None]
 
 
 class Case:
@@ -75,6 +92,27 @@ class Case:
     #: the convergence gates reliably; ``glmcheck run``/``check`` use them wherever the command
     #: line does not set them (:meth:`glmcheck.runner.FitRequest.settings_for`).
     fit_settings: ClassVar[Mapping[str, Any]] = {}
+    #: Whether :meth:`expected` also accepts parameters with a leading draws axis (each
+    #: parameter of shape (S, *its own shape)) and then returns shape (S, n), row s equal to
+    #: its value at draw s. :meth:`loglik_draws` then evaluates all draws at once; otherwise it
+    #: loops over them. A subclass that redefines :meth:`expected` must restate this in its own
+    #: body, or it is reset to False there (see :meth:`__init_subclass__`).
+    expected_broadcasts: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep a subclass from inheriting a vectorized path its own code no longer matches.
+
+        A subclass that defines :meth:`expected` without stating :attr:`expected_broadcasts`
+        in the same class body does not broadcast; one that defines :meth:`loglik` without
+        :meth:`loglik_draws` gets the base :meth:`loglik_draws`, which then loops over its
+        :meth:`loglik` (an inherited vectorized version would compute the parent's).
+        """
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "expected" in own and "expected_broadcasts" not in own:
+            cls.expected_broadcasts = False
+        if "loglik" in own and "loglik_draws" not in own:
+            cls.loglik_draws = Case.loglik_draws
 
     # -- the independent simulator ---------------------------------------------------------
     def design(self) -> pd.DataFrame:
@@ -142,28 +180,84 @@ class Case:
         return np.asarray(self.expected(params, design[list(self.predictors)]))
 
     def loglik(self, params: Params, data: pd.DataFrame) -> float:
-        """log p(y | params) in plain numpy (an SBC test quantity, evaluated per draw).
+        """log p(y | params) in plain numpy (an SBC test quantity).
 
         Built from :meth:`expected` and the family: Gaussian cases need ``sigma``, negative
-        binomial cases ``alpha`` (NB2: variance mu + mu²/alpha); override for anything else.
+        binomial cases ``alpha`` (NB2: variance mu + mu²/alpha); override for anything else
+        (and :meth:`loglik_draws` too, or SBC evaluates it draw by draw).
         """
+        y = data[self.response].to_numpy(dtype=float)
+        return float(self._family_loglik(params, y, self.expected(params, data)))
+
+    def loglik_draws(self, draws: Mapping[str, np.ndarray], data: pd.DataFrame) -> np.ndarray:
+        """log p(y | params) at S draws at once: ``draws[name]`` has a leading axis of length S
+        followed by the parameter's own shape; returns shape (S,).
+
+        Entry s equals :meth:`loglik` at draw s, non-finite where that is. With
+        :attr:`expected_broadcasts` and the family log-likelihood of :meth:`loglik` (not an
+        override) this is one numpy evaluation on an (S, n) array of means (on the built-in
+        cases equal to the loop bit for bit with numpy 2.3 and 2.5; the tests ask for a relative
+        1e-12); otherwise it calls :meth:`loglik` once per draw.
+        Like :meth:`loglik`, it lets numpy warn about invalid values (wrap it in
+        ``numpy.errstate`` to silence that).
+        """
+        arrays = {name: np.asarray(values) for name, values in draws.items()}
+        sizes = {a.shape[0] if a.ndim else None for a in arrays.values()}
+        if len(sizes) != 1 or None in sizes:
+            shapes = {name: a.shape for name, a in arrays.items()}
+            raise UsageError(
+                f"case {self.name!r}: loglik_draws needs one or more parameters with the same "
+                f"leading draws axis but got shapes {shapes}"
+            )
+        (n_draws,) = sizes
+        if not self._vectorized_loglik():
+            return np.array(
+                [self.loglik(params, data) for params in _each_draw(arrays, n_draws)], dtype=float
+            ).reshape(n_draws)
+        y = data[self.response].to_numpy(dtype=float)
+        mu = np.asarray(self.expected(arrays, data), dtype=float)
+        if mu.shape != (n_draws, len(y)):
+            raise PluginError(
+                f"case {self.name!r} says its expected() broadcasts over draws "
+                f"(expected_broadcasts = True) but at {n_draws} draws of {len(y)} rows it "
+                f"returned shape {mu.shape}, not {(n_draws, len(y))}"
+            )
+        return self._family_loglik(arrays, y, mu)
+
+    def _vectorized_loglik(self) -> bool:
+        """Whether :meth:`loglik_draws` may evaluate all draws at once: :meth:`expected`
+        broadcasts and :meth:`loglik` is the family one, on the class and on this instance."""
+        own = getattr(self, "__dict__", {})  # a method patched onto the instance
+        loglik = getattr(self.loglik, "__func__", None)
+        return bool(self.expected_broadcasts) and loglik is Case.loglik and "expected" not in own
+
+    def _family_loglik(
+        self, params: Mapping[str, Any], y: np.ndarray, mu: np.ndarray
+    ) -> np.ndarray | float:
+        """The family's log-likelihood of ``y`` (shape (n,)) at means ``mu``, summed over the
+        last axis: a scalar for one draw (``mu`` of shape (n,), scalar dispersion), shape (S,)
+        for S (``mu`` of shape (S, n), dispersion of shape (S,)). Both :meth:`loglik` and
+        :meth:`loglik_draws` use it, so they compute the same numbers elementwise and sum each
+        draw's row alike."""
         from scipy.special import gammaln
 
-        y = data[self.response].to_numpy(dtype=float)
-        mu = np.asarray(self.expected(params, data), dtype=float)
         if self.family == "gaussian":
-            sigma = params["sigma"]
-            return float(-0.5 * np.sum(((y - mu) / sigma) ** 2) - len(y) * np.log(sigma * np.sqrt(2 * np.pi)))
+            sigma = per_draw(params["sigma"])
+            return (
+                -0.5 * np.sum(((y - mu) / sigma) ** 2, axis=-1)
+                - len(y) * np.log(sigma[..., 0] * np.sqrt(2 * np.pi))
+            )
         if self.family == "bernoulli":
-            return float(np.sum(np.where(y == 1, np.log(mu), np.log1p(-mu))))
+            return np.sum(np.where(y == 1, np.log(mu), np.log1p(-mu)), axis=-1)
         if self.family == "poisson":
-            return float(np.sum(y * np.log(mu) - mu - gammaln(y + 1)))
+            return np.sum(y * np.log(mu) - mu - gammaln(y + 1), axis=-1)
         if self.family == "negativebinomial":
-            a = params["alpha"]
-            return float(np.sum(
+            a = per_draw(params["alpha"])
+            return np.sum(
                 gammaln(y + a) - gammaln(a) - gammaln(y + 1)
-                + a * np.log(a / (a + mu)) + y * np.log(mu / (a + mu))
-            ))
+                + a * np.log(a / (a + mu)) + y * np.log(mu / (a + mu)),
+                axis=-1,
+            )
         raise NotImplementedError(f"case {self.name!r}: loglik for family {self.family!r}")
 
     def prior_variance(self, n: int = 4000, seed: int = 0) -> dict[str, np.ndarray]:
@@ -234,3 +328,9 @@ class Case:
 
     def __repr__(self) -> str:
         return f"<Case {self.name}: {self.title}>"
+
+
+def _each_draw(arrays: Mapping[str, np.ndarray], n_draws: int):
+    """One parameter dict per draw: scalar parameters as Python floats, vectors as arrays."""
+    for i in range(n_draws):
+        yield {name: (a[i].item() if a.ndim == 1 else a[i]) for name, a in arrays.items()}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 
 
 class Linear(Case):
@@ -27,6 +27,7 @@ class Linear(Case):
     size = 200
     coef_sd = 20.0
     sigma_scale = 10.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         return pd.DataFrame({"x": np.linspace(0, 1, self.size)})
@@ -39,7 +40,7 @@ class Linear(Case):
         }
 
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
-        return params["Intercept"] + params["slope"] * design["x"].to_numpy()
+        return per_draw(params["Intercept"]) + per_draw(params["slope"]) * design["x"].to_numpy()
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         mu = self.expected(params, design)

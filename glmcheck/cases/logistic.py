@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 
 
 class Logistic(Case):
@@ -32,6 +32,7 @@ class Logistic(Case):
     design_seed = 4103
     intercept_sd = 1.5
     coef_sd = 1.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         x = np.random.default_rng(self.design_seed).normal(size=(self.size, 2))
@@ -47,9 +48,9 @@ class Logistic(Case):
 
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
         eta = (
-            params["Intercept"]
-            + params["slope_x1"] * design["x1"].to_numpy()
-            + params["slope_x2"] * design["x2"].to_numpy()
+            per_draw(params["Intercept"])
+            + per_draw(params["slope_x1"]) * design["x1"].to_numpy()
+            + per_draw(params["slope_x2"]) * design["x2"].to_numpy()
         )
         return special.expit(eta)
 

@@ -11,7 +11,7 @@ count data, no astronomically large counts.
 import numpy as np
 import pandas as pd
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 
 
 class Poisson(Case):
@@ -28,6 +28,7 @@ class Poisson(Case):
     intercept_mu = 1.0
     intercept_sd = 1.0
     coef_sd = 1.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         x = np.linspace(0, 1, self.size)
@@ -40,7 +41,8 @@ class Poisson(Case):
         }
 
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
-        return np.exp(params["Intercept"] + params["slope"] * design["x"].to_numpy())
+        x = design["x"].to_numpy()
+        return np.exp(per_draw(params["Intercept"]) + per_draw(params["slope"]) * x)
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         return rng.poisson(self.expected(params, design)).astype(np.int64)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 
 
 class Polynomial(Case):
@@ -24,6 +24,7 @@ class Polynomial(Case):
     size = 200
     coef_sd = 20.0
     sigma_scale = 10.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         return pd.DataFrame({"x": np.linspace(-1, 1, self.size)})
@@ -38,7 +39,10 @@ class Polynomial(Case):
 
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
         x = design["x"].to_numpy()
-        return params["Intercept"] + params["slope"] * x + params["curvature"] * x**2
+        return (
+            per_draw(params["Intercept"]) + per_draw(params["slope"]) * x
+            + per_draw(params["curvature"]) * x**2
+        )
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         mu = self.expected(params, design)

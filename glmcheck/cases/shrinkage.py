@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 
 _PREDICTORS = tuple(f"x{j}" for j in range(1, 9))
 _MATRIX_TERM = f"cbind({', '.join(_PREDICTORS)})"
@@ -64,6 +64,7 @@ class Shrinkage(Case):
     intercept_sd = 2.0
     tau_scale = 1.0
     sigma_scale = 1.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         x = np.random.default_rng(self.design_seed).normal(size=(self.size, len(self.predictors)))
@@ -79,7 +80,10 @@ class Shrinkage(Case):
 
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
         x = design[list(self.predictors)].to_numpy(float)
-        return params["Intercept"] + x @ np.asarray(params["beta"], dtype=float)
+        # beta as a column (a stack of columns for draws): one matrix-vector product per draw,
+        # the same numbers as ``x @ beta`` draw by draw
+        beta = np.asarray(params["beta"], dtype=float)[..., None]
+        return per_draw(params["Intercept"]) + (x @ beta)[..., 0]
 
     def simulate(self, params: Params, design: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
         mu = self.expected(params, design)

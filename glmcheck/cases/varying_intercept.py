@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from glmcheck.cases.base import Case, Params
+from glmcheck.cases.base import Case, Params, per_draw
 from glmcheck.errors import UsageError
 
 _GROUP_SIZES = (10,) * 20
@@ -79,6 +79,7 @@ class VaryingIntercept(Case):
     #: sigma ~ Gamma(sigma_shape, rate=sigma_rate)
     sigma_shape = 4.0
     sigma_rate = 2.0
+    expected_broadcasts = True
 
     def design(self) -> pd.DataFrame:
         size = sum(_GROUP_SIZES)
@@ -108,13 +109,16 @@ class VaryingIntercept(Case):
     def expected(self, params: Params, design: pd.DataFrame) -> np.ndarray:
         codes, levels = self.levels(design[self.group])
         offset = np.asarray(params["group_offset"], dtype=float)
-        if offset.shape != (len(levels),):
+        if offset.shape[-1:] != (len(levels),):
             raise UsageError(
                 f"case {self.name!r}: group_offset has shape {offset.shape} but the design has "
                 f"{len(levels)} groups"
             )
-        group_effect = params["group_sd"] * offset
-        return params["Intercept"] + params["slope"] * design["x"].to_numpy(float) + group_effect[codes]
+        group_effect = per_draw(params["group_sd"]) * offset
+        return (
+            per_draw(params["Intercept"]) + per_draw(params["slope"]) * design["x"].to_numpy(float)
+            + group_effect[..., codes]
+        )
 
     def curve(self, params: Params, grid: np.ndarray, data: pd.DataFrame) -> np.ndarray:
         """The population line (group effect zero) along ``grid``."""
