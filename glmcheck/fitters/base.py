@@ -117,6 +117,13 @@ class Fitter:
     #: ``"compiled"``: compiles once and refits; ``"public"``: calls the library's own sampling
     #: route as a user does, compile included (:data:`~glmcheck.posterior.ROUTES`)
     route: ClassVar[str] = "compiled"
+    #: Whether a process may fork after compiling this fitter and fit in the child (SBC's
+    #: local workers then share one compile). False where the sampler's runtime keeps threads
+    #: or state a fork breaks (JAX), and for a user's sampler unless it says so.
+    fork_safe: ClassVar[bool] = False
+    #: Threads to run the chains of one fit on, where the sampler can choose; None: one per
+    #: chain up to the CPU count. SBC sets it so its workers' threads fill the cores exactly.
+    threads: int | None = None
 
     def __init__(self, spec: ModelSpec, settings: FitSettings | None = None):
         require(self.requires, self.name)

@@ -31,6 +31,8 @@ class PymcFitter(Fitter):
     name = "pymc"
     requires = ("pymc",)
     max_tree_depth = MAX_TREE_DEPTH
+    #: chains run one after another in this process, no threads: safe to fork after compiling
+    fork_safe = True
 
     def _compile(self) -> None:
         import pymc as pm
