@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -123,32 +124,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     sbc = sub.add_parser(
         "sbc",
-        help="simulation-based calibration of one case × frontend × sampler",
-        description="Prior (or posterior) SBC with the case's own simulator. Every finished "
-        "simulation is stored in --store as it finishes: rerun the same command to resume.",
+        help="simulation-based calibration of cases × frontends × samplers, as one job",
+        description="Prior (or posterior) SBC with each case's own simulator. Several cases, "
+        "frontends and samplers run as one scheduled job on every worker; every finished "
+        "simulation is stored in its configuration's store as it finishes: rerun the same "
+        "command to resume. Exit 0 when every configuration is calibrated, 1 when any is not, "
+        "3 when a model does not build.",
     )
     g = sbc.add_argument_group("what to calibrate")
-    g.add_argument("--case", "-c", default="linear", help="case name or module:attribute (linear)")
-    g.add_argument("--frontend", "-f", default="pymc", help="pymc or bambi (pymc)")
-    g.add_argument("--sampler", "-s", default="nutpie", help="sampler name or module:Class (nutpie)")
+    g.add_argument("--case", "-c", action="append", metavar="NAME",
+                   help="case name or module:attribute; repeat, comma-separate, or 'all' (linear)")
+    g.add_argument("--frontend", "-f", action="append", metavar="NAME",
+                   help="pymc, bambi or all (pymc)")
+    g.add_argument("--sampler", "-s", action="append", metavar="NAME",
+                   help="sampler name or module:Class; repeat, or 'all': every installed (nutpie)")
+    g.add_argument("--all", action="store_true",
+                   help="every built-in case with both frontends (the samplers of --sampler)")
     g.add_argument("--posterior", action="store_true",
                    help="posterior SBC: θ* from the exact posterior of the reference data")
     g = sbc.add_argument_group("simulations")
-    g.add_argument("--simulations", "-n", type=int, default=200, help="simulations (200)")
+    g.add_argument("--simulations", "-n", type=int, default=200,
+                   help="simulations per configuration (200)")
     g.add_argument("--draws", type=int, default=1000, help="draws per chain (1000)")
     g.add_argument("--tune", type=int, default=1000, help="warm-up per chain (1000)")
     g.add_argument("--chains", type=int, default=2, help="chains (2)")
     g.add_argument("--thin", type=int, default=10, help="keep every k-th draw for ranking (10)")
     g.add_argument("--seed", type=int, default=8927, help="run seed (8927)")
     g.add_argument("--alpha", type=float, default=None,
-                   help="family false-alarm rate, Holm over quantities (0.01)")
+                   help="family false-alarm rate per configuration, Holm over quantities (0.01)")
     g = sbc.add_argument_group("where it runs")
     g.add_argument("--workers", "-j", type=int, default=os.cpu_count() or 1,
-                   help="local worker processes, each compiles once (default: CPU count)")
+                   help="local worker processes (default: CPU count); the model is compiled "
+                   "once and the workers forked after it where the sampler allows")
     g.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on a Dask cluster: tcp://host:port, or 'local' for a local cluster")
-    g.add_argument("--store", type=Path,
-                   help="run store (default glmcheck-sbc/<case>-<frontend>-<sampler>-<mode>-s<seed>)")
+    g.add_argument("--stores", type=Path, default=Path("glmcheck-sbc"), metavar="DIR",
+                   help="folder of the run stores, one per configuration, named "
+                   "<case>-<frontend>-<sampler>-<mode>-s<seed> (glmcheck-sbc)")
+    g.add_argument("--store", type=Path, metavar="PATH",
+                   help="the run store of a single configuration (instead of --stores)")
+    sbc.add_argument("--no-figures", action="store_true", help="skip the SBC figures")
     sbc.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
                      help="folder for results.json and figures (a new run-NNN inside)")
     sbc.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -407,6 +422,41 @@ def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> list[Path]:
     return written
 
 
+def _sbc_configs(args) -> list:
+    """The configurations of ``glmcheck sbc``: cases × frontends × samplers, in that order."""
+    from glmcheck.cases import BUILTIN
+    from glmcheck.frontends import FRONTENDS
+    from glmcheck.sbc import SBCConfig
+
+    cases = _names(args.case, BUILTIN if args.all else ("linear",))
+    frontends = _names(args.frontend, FRONTENDS if args.all else ("pymc",))
+    samplers = _names(args.sampler, ("nutpie",))
+    if "all" in cases:
+        cases = tuple(dict.fromkeys(c for n in cases for c in (BUILTIN if n == "all" else (n,))))
+    if "all" in frontends:
+        frontends = FRONTENDS
+    if "all" in samplers:
+        from glmcheck.fitters import installed
+
+        every = tuple(name for name, ok in installed().items() if ok)
+        samplers = tuple(dict.fromkeys(s for n in samplers for s in (every if n == "all" else (n,))))
+    mode = "posterior" if args.posterior else "prior"
+    return [
+        SBCConfig(case=case, frontend=frontend, sampler=sampler, chains=args.chains,
+                  tune=args.tune, draws=args.draws, thin=args.thin, seed=args.seed, mode=mode)
+        for case in cases for frontend in frontends for sampler in samplers
+    ]
+
+
+def sbc_store_name(config) -> str:
+    """A configuration's store folder name: ``<case>-<frontend>-<sampler>-<mode>-s<seed>``."""
+    def safe(text: str) -> str:
+        return text.replace(":", "_").replace("/", "_")
+
+    return (f"{safe(config.case)}-{config.frontend}-{safe(config.sampler)}-{config.mode}"
+            f"-s{config.seed}")
+
+
 def _cmd_sbc(args) -> int:
     from contextlib import suppress
 
@@ -419,21 +469,20 @@ def _cmd_sbc(args) -> int:
     from glmcheck.compat import versions
     from glmcheck.record import file_entry, new_record, write_record
     from glmcheck.report import check_table, stderr_console, stdout_console
-    from glmcheck.sbc import SBC_ALPHA, SBCConfig, analyse, check_scheduler, run_sbc
+    from glmcheck.sbc import SBC_ALPHA, analyse, check_scheduler, run_many
 
     alpha = SBC_ALPHA if args.alpha is None else args.alpha
     if not 0 < alpha < 1:
         raise UsageError(f"expected 0 < alpha < 1 but got alpha={alpha}")
-    config = SBCConfig(
-        case=args.case, frontend=args.frontend, sampler=args.sampler, chains=args.chains,
-        tune=args.tune, draws=args.draws, thin=args.thin, seed=args.seed,
-        mode="posterior" if args.posterior else "prior",
-    )
-    safe_case = args.case.replace(":", "_").replace("/", "_")
-    store = args.store or Path("glmcheck-sbc") / (
-        f"{safe_case}-{args.frontend}-{args.sampler.replace(':', '_')}-{config.mode}-s{args.seed}"
-    )
-    # what can be checked without the store, before the progress display starts
+    configs = _sbc_configs(args)
+    if args.store is not None and len(configs) > 1:
+        raise UsageError(
+            f"--store names the store of one configuration, and {len(configs)} are asked for; "
+            "use --stores DIR (one store per configuration inside)"
+        )
+    stores = ([args.store] if args.store is not None
+              else [args.stores / sbc_store_name(c) for c in configs])
+    # what can be checked without the stores, before the progress display starts
     check_scheduler(args.scheduler)
     for name, value in (("simulations", args.simulations), ("workers", args.workers)):
         if value < 1:
@@ -444,12 +493,15 @@ def _cmd_sbc(args) -> int:
     )
     err = stderr_console()
     run_dir: Path | None = None
-
-    progress = Progress(*columns, console=err, transient=False)
-    task = progress.add_task(f"{config.case} · {config.frontend} · {config.sampler}", total=None)
+    # no refresh thread: the workers are forked from this process
+    progress = Progress(*columns, console=err, transient=False, auto_refresh=False)
+    what = (f"{configs[0].case} · {configs[0].frontend} · {configs[0].sampler}"
+            if len(configs) == 1 else f"{len(configs)} configurations")
+    task = progress.add_task(what, total=None)
+    last = 0.0
 
     def start() -> None:
-        """Input checked, store open: make the output folder before the first simulation, so
+        """Input checked, stores open: make the output folder before the first simulation, so
         that an unwritable --out costs no work (exit 2); only then show progress, so bad input
         is one line on stderr and nothing else."""
         nonlocal run_dir
@@ -457,42 +509,77 @@ def _cmd_sbc(args) -> int:
         progress.start()
 
     def report(done: int, total: int) -> None:
+        nonlocal last
         progress.update(task, completed=done, total=total)
+        now = time.monotonic()
+        if now - last > 0.1 or done == total:
+            last = now
+            progress.refresh()
 
     try:
-        run = run_sbc(
-            config, args.simulations, store, workers=args.workers, scheduler=args.scheduler,
+        job = run_many(
+            configs, args.simulations, stores, workers=args.workers, scheduler=args.scheduler,
             progress=report, on_start=start,
         )
     except BaseException:
-        if run_dir is not None:  # leave no empty run folder behind; the store keeps the work
+        if run_dir is not None:  # leave no empty run folder behind; the stores keep the work
             with suppress(OSError):
                 run_dir.rmdir()
         raise
     finally:
         progress.stop()
-    result, bands = analyse(run, alpha=alpha)
-    code = EXIT_OK if result.passed else EXIT_FAILED
-    payload = new_record(
-        "sbc",
-        {**config.to_dict(), "simulations": args.simulations, "store": str(store),
-         "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha},
-        versions=versions(), computed=run.computed, seconds=run.seconds,
-        timings={"loop_s": run.seconds}, exit_code=code,
+    results, figures, broken = [], {}, []
+    for outcome in job.outcomes:
+        if outcome.error is not None:
+            broken.append(outcome)
+            continue
+        result, bands = analyse(outcome.run, alpha=alpha)
+        results.append(result)
+        if bands and not args.no_figures:
+            name = ("sbc.png" if len(configs) == 1
+                    else f"sbc-{sbc_store_name(outcome.config)}.png")
+            plots.sbc_figure(bands, f"SBC: {result.subject} ({len(outcome.run.records)} "
+                             "simulations)", run_dir / name)
+            figures[name] = run_dir / name
+    code = worst_exit(
+        EXIT_OK if all(r.passed for r in results) else EXIT_FAILED,
+        *(o.error.exit_code for o in broken),
     )
-    payload["checks"].append(result.to_dict())
-    if bands:
-        plots.sbc_figure(bands, f"SBC: {result.subject} ({len(run.records)} simulations)",
-                         run_dir / "sbc.png")
-        payload["files"]["sbc.png"] = file_entry(run_dir / "sbc.png", run_dir)
+    request = {
+        "configs": [c.to_dict() for c in configs],
+        **(configs[0].to_dict() if len(configs) == 1 else {}),
+        "simulations": args.simulations, "stores": [str(p) for p in stores],
+        **({"store": str(stores[0])} if len(configs) == 1 else {}),
+        "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha,
+    }
+    payload = new_record(
+        "sbc", request, versions=versions(), computed=job.computed, seconds=job.seconds,
+        timings={"seconds": job.seconds, "startup_s": job.startup, "loop_s": job.loop},
+        exit_code=code,
+        errors=[{"config": o.config.to_dict(), "exit_code": o.error.exit_code,
+                 "message": str(o.error)} for o in broken],
+    )
+    payload["checks"].extend(r.to_dict() for r in results)
+    for name, path in figures.items():
+        payload["files"][name] = file_entry(path, run_dir)
     write_record(run_dir / "results.json", payload)
     out = stdout_console()
-    out.print(check_table([result]))
-    out.print(f"{run.computed} simulations computed, {len(run.records) - run.computed} reused "
-              f"from {store} ({run.seconds:.1f} s)")
+    if results:
+        out.print(check_table(results))
+    for outcome in broken:  # one line each, on stderr, as for any error that ends a command
+        c = outcome.config
+        print(describe_error(outcome.error)[1].replace(
+            ": ", f": {c.case} · {c.frontend} · {c.sampler}: ", 1), file=sys.stderr)
+    reused = sum(len(o.run.records) - o.run.computed for o in job.outcomes if o.run)
+    where = stores[0] if len(stores) == 1 else args.stores
+    times = (f"start-up {job.startup:.1f} s, simulations {job.loop:.1f} s"
+             if job.startup is not None else f"{job.seconds:.1f} s")
+    out.print(f"{job.computed} simulations computed, {reused} reused from {where} ({times})")
     out.print(f"results: {run_dir / 'results.json'}")
-    if bands:
-        out.print(f"figure: {run_dir / 'sbc.png'}")
+    if len(figures) == 1:
+        out.print(f"figure: {next(iter(figures.values()))}")
+    elif figures:
+        out.print(f"figures: {len(figures)} in {run_dir}")
     return code
 
 

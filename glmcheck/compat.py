@@ -19,6 +19,7 @@ __all__ = [
     "to_arviz",
     "ess",
     "rhat",
+    "rhat_array",
     "mcse",
     "bfmi",
     "sampler_settings",
@@ -88,6 +89,23 @@ def rhat(ds: xr.Dataset) -> xr.Dataset:
 
     with np.errstate(**_QUIET):
         return az.rhat(ds)
+
+
+def rhat_array(values):
+    """Rank-normalized split R-hat of every column of a chain × draw × k array (shape (k,)):
+    ArviZ's array interface, without building xarray objects (a simulation of SBC computes one
+    per fit: arviz-stats' ``array_stats``, 3 columns in 5 ms; through a Dataset, 8 ms)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    with np.errstate(**_QUIET):
+        if arviz_major() >= 1:
+            from arviz_stats.base import array_stats
+
+            return np.asarray(array_stats.rhat(values, chain_axis=0, draw_axis=1), dtype=float)
+        import arviz as az
+
+        return np.array([az.rhat(values[:, :, j]) for j in range(values.shape[2])], dtype=float)
 
 
 def mcse(ds: xr.Dataset, method: str = "mean", prob: float | None = None) -> xr.Dataset:

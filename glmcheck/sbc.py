@@ -6,7 +6,9 @@ posterior draws — for every parameter element and for the log-likelihood of th
 (Modrák et al. 2023). Posterior SBC (Säilynoja et al. 2025) draws θ* from the exact posterior of
 the reference data set instead and fits the reference data plus the simulated data together.
 
-Every finished simulation is appended (and fsynced) to a run store; simulation ``i`` draws
+:func:`run_many` runs several configurations as one job (:mod:`glmcheck.scheduler` says where
+and how: forked or spawned local workers, or Dask), each into its own run store; :func:`run_sbc`
+runs one. Every finished simulation is appended (and fsynced) to its run store; simulation ``i`` draws
 everything from ``SeedSequence([seed, i])``, so a killed run resumes with only the missing
 simulations. The store records everything that decides a simulation (the config, the library
 versions and a hash of the source of every module involved, the case's and the sampler's
@@ -29,13 +31,12 @@ import inspect
 import json
 import math
 import os
-import re
 import socket
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -43,13 +44,13 @@ import numpy as np
 import pandas as pd
 
 from glmcheck import __version__, compat
-from glmcheck.checks.recovery import truth_elements
 from glmcheck.checks.result import CheckResult
-from glmcheck.errors import FitError, GlmcheckError, MissingDependency, UsageError
+from glmcheck.errors import FitError, GlmcheckError, UsageError
 from glmcheck.results import flat_elements
+from glmcheck.scheduler import check_scheduler
 
-__all__ = ["SBCConfig", "RunStore", "SBCWorker", "run_sbc", "analyse", "check_scheduler",
-           "FORMAT_VERSION"]
+__all__ = ["SBCConfig", "RunStore", "SBCWorker", "SBCRun", "SBCOutcome", "SBCJob", "run_sbc",
+           "run_many", "validate", "analyse", "check_scheduler", "FORMAT_VERSION"]
 
 #: 2: meta.json records the source hashes of the code (format 1 did not)
 FORMAT_VERSION = 2
@@ -245,7 +246,7 @@ def _stack_versions() -> dict:
 _DECISIVE = (
     "glmcheck.sbc", "glmcheck.stats.sbc", "glmcheck.stats.exact", "glmcheck.frontends",
     "glmcheck.cases.base", "glmcheck.fitters.base", "glmcheck.posterior", "glmcheck.results",
-    "glmcheck.checks.recovery", "glmcheck.compat",
+    "glmcheck.compat",
 )
 
 
@@ -379,19 +380,34 @@ class SBCWorker:
             outcome = {"ok": False, "error": _one_line(exc)}
         return {"index": index, **outcome, "seconds": time.perf_counter() - start}
 
+    def use_threads(self, threads: int) -> None:
+        """Run each fit's chains on ``threads`` threads (where the sampler can choose): the
+        draws do not depend on it, only the time does."""
+        self.fitter.threads = threads
+
     def _outcome(self, theta: dict, y: np.ndarray, post, rng: np.random.Generator) -> dict:
+        """Ranks, divergences and R-hat of one fit, in numpy on the draws' arrays (xarray's
+        per-call overhead was a third of a simulation of ``linear``)."""
         config, case = self.config, self.case
-        draws = post.draws.isel(draw=slice(None, None, config.thin))
-        truth = truth_elements(theta, post)
+        full = {name: np.asarray(var.transpose("chain", "draw", ...).values)
+                for name, var in post.draws.data_vars.items()}
+        thinned = {name: a[:, ::config.thin].reshape(-1, *a.shape[2:]) for name, a in full.items()}
+        labels = self._element_labels(post)
         ranks = {}
-        for name in draws.data_vars:
-            for label, values in flat_elements(draws, name):
-                ranks[label] = _rank(truth[label], np.asarray(values).ravel(), rng)
+        for name, values in thinned.items():
+            true = np.atleast_1d(np.asarray(theta[name], dtype=float)).ravel()
+            if true.size != len(labels[name]):
+                raise UsageError(
+                    f"true value of {name!r} has {true.size} elements but the posterior has "
+                    f"{len(labels[name])}"
+                )
+            columns = values.reshape(len(values), -1)
+            for j, label in enumerate(labels[name]):
+                ranks[label] = _rank(true[j], columns[:, j], rng)
         data = self.design.copy()
         data[case.response] = y
-        samples = _samples(draws)
         with np.errstate(all="ignore"):  # a non-finite log-likelihood is a finding: see below
-            logliks = np.array([case.loglik(params, data) for params in samples], dtype=float)
+            logliks = np.asarray(case.loglik_draws(thinned, data), dtype=float)
             true_loglik = float(case.loglik(theta, data))
         if not math.isfinite(true_loglik):
             raise _Failed(f"the log-likelihood of the true parameters is {true_loglik}")
@@ -403,11 +419,23 @@ class SBCWorker:
         ranks[LOGLIK] = _rank(true_loglik, logliks, rng)
         return {
             "ok": True,
-            "L": len(samples),
+            "L": len(logliks),
             "ranks": ranks,
             "divergences": post.divergences,
-            "max_rhat": _max_rhat(post.draws),
+            "max_rhat": _max_rhat(full),
         }
+
+    def _element_labels(self, post) -> dict[str, list[str]]:
+        """Every parameter's element labels (``u[a]``), in the C order of its array; the same
+        for every fit of one model, so worked out once."""
+        if getattr(self, "_labels", None) is None:
+            if any(name not in self.case.params for name in post.draws.data_vars):
+                missing = [n for n in post.draws.data_vars if n not in self.case.params]
+                raise UsageError(f"no true value for parameter {missing[0]!r} of case "
+                                 f"{self.case.name!r}")
+            self._labels = {name: [label for label, _ in flat_elements(post.draws, name)]
+                            for name in post.draws.data_vars}
+        return self._labels
 
 
 class _Failed(Exception):
@@ -431,16 +459,14 @@ def _fresh_compile():
     return pytensor_config.change_flags(numba__cache=False)
 
 
-def _max_rhat(draws) -> float | None:
-    """The largest R-hat over every parameter element, or None (stored as JSON null) when any
-    is not finite: a diagnostic that cannot be computed (constant draws give NaN) fails its
-    gate, it does not pass it."""
+def _max_rhat(draws: dict[str, np.ndarray]) -> float | None:
+    """The largest R-hat over every parameter element (``draws``: chain × draw × ... arrays),
+    or None (stored as JSON null) when any is not finite: a diagnostic that cannot be computed
+    (constant draws give NaN) fails its gate, it does not pass it."""
+    columns = [a.reshape(a.shape[0], a.shape[1], -1) for a in draws.values()]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = compat.rhat(draws)
-    values = np.concatenate(
-        [np.ravel(np.asarray(v.values, dtype=float)) for v in rhat.data_vars.values()]
-    )
+        values = np.ravel(compat.rhat_array(np.concatenate(columns, axis=2)))
     if values.size == 0 or not np.isfinite(values).all():
         return None
     return float(values.max())
@@ -458,159 +484,65 @@ def _rank(true_value, draws, rng) -> int:
     return rank(float(true_value), draws, rng)
 
 
-def _samples(draws) -> list[dict]:
-    """Posterior draws as one parameter dict per (chain, draw), in numpy (xarray is slow here)."""
-    arrays = {}
-    for name, var in draws.data_vars.items():
-        values = np.asarray(var.transpose("chain", "draw", ...).values)
-        arrays[name] = values.reshape(-1, *values.shape[2:])
-    n = next(iter(arrays.values())).shape[0]
-    return [
-        {name: (a[i].item() if a.ndim == 1 else a[i]) for name, a in arrays.items()} for i in range(n)
+# -- the identity of a worker ------------------------------------------------------------------
+def check_identity(config: SBCConfig, identity: dict) -> None:
+    """Refuse to simulate where the code or libraries differ from what the run store records
+    (a Dask worker on another machine, say)."""
+    here = _identity(config)
+    differ = [
+        f"versions differ: {_diff(identity['versions'], here['versions'])}"
+        if here["versions"] != identity["versions"] else "",
+        f"the source of {_changed_sources(identity['sources'], here['sources'])} differs"
+        if here["sources"] != identity["sources"] else "",
     ]
-
-
-# -- executors -------------------------------------------------------------------------------
-_WORKER: dict = {}
-
-
-def _worker_for(config: SBCConfig, identity: dict | None = None) -> SBCWorker:
-    """One compiled worker per process and config (local processes and Dask workers alike).
-
-    ``identity`` is what the run store records (library versions, source hashes); a worker
-    that runs other code or libraries (a Dask worker on another machine) refuses to work.
-    """
-    if _WORKER.get("config") != config:
-        if identity is not None:
-            here = _identity(config)
-            differ = [
-                f"versions differ: {_diff(identity['versions'], here['versions'])}"
-                if here["versions"] != identity["versions"] else "",
-                f"the source of {_changed_sources(identity['sources'], here['sources'])} differs"
-                if here["sources"] != identity["sources"] else "",
-            ]
-            if any(differ):
-                raise UsageError(
-                    f"a worker on {socket.gethostname()} runs other code or libraries than the "
-                    f"run store records ({'; '.join(d for d in differ if d)}); give every worker "
-                    "the same code and libraries"
-                )
-        _WORKER.clear()
-        _WORKER.update(config=config, worker=SBCWorker(config))
-    return _WORKER["worker"]
-
-
-def _task(config: SBCConfig, index: int, identity: dict | None = None) -> dict:
-    return _worker_for(config, identity).simulate(index)
-
-
-def _local(config: SBCConfig, todo: list[int], workers: int, identity: dict) -> Iterable[dict]:
-    if not todo:  # a finished run compiles nothing
-        return
-    if workers == 1:
-        worker = _worker_for(config, identity)
-        for index in todo:
-            yield worker.simulate(index)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_task, config, index, identity) for index in todo]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-
-
-#: a Dask scheduler address: protocol://host[:port][/path] (tcp, tls, ws, wss, ucx, inproc)
-_ADDRESS = re.compile(
-    r"[A-Za-z][A-Za-z0-9+.-]*://(\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+)(:[0-9]{1,5})?(/\S*)?"
-)
-
-
-def check_scheduler(scheduler: str | None) -> None:
-    """Refuse anything but ``'local'`` or an address such as ``tcp://host:8786``."""
-    if scheduler is None or scheduler == "local":
-        return
-    if not isinstance(scheduler, str) or not _ADDRESS.fullmatch(scheduler):
+    if any(differ):
         raise UsageError(
-            f"expected scheduler 'local' or a Dask scheduler address such as tcp://host:8786 "
-            f"but got {_short(scheduler)}"
+            f"a worker on {socket.gethostname()} runs other code or libraries than the "
+            f"run store records ({'; '.join(d for d in differ if d)}); give every worker "
+            "the same code and libraries"
         )
-
-
-@contextmanager
-def _dask_client(scheduler: str, workers: int):
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise MissingDependency(
-            "--scheduler needs dask distributed, which is not installed: pip install distributed"
-        ) from None
-    cluster = None
-    try:
-        if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        if cluster is not None:
-            cluster.close()
-        raise UsageError(
-            f"cannot reach the Dask scheduler {scheduler!r}: {_one_line(exc)}"
-        ) from None
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def _dask(client, config: SBCConfig, todo: list[int], identity: dict) -> Iterable[dict]:
-    from distributed import as_completed
-
-    futures = client.map(_task, [config] * len(todo), todo, [identity] * len(todo), pure=False)
-    for future in as_completed(futures):
-        yield future.result()
 
 
 # -- the run ---------------------------------------------------------------------------------
 @dataclass(kw_only=True)
 class SBCRun:
+    """One configuration's simulations after a run: ``computed`` of them computed by this run,
+    the rest reused from its store. ``seconds``: the wall time of the whole job it ran in."""
+
     config: SBCConfig
     records: list[dict]
     computed: int
     seconds: float
+    store: Path | None = None
 
 
-def run_sbc(
-    config: SBCConfig,
-    simulations: int,
-    store: Path,
-    *,
-    workers: int = 1,
-    scheduler: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    on_start: Callable[[], None] | None = None,
-) -> SBCRun:
-    """Run (or resume) ``simulations`` simulations of ``config`` into ``store``.
+@dataclass(kw_only=True)
+class SBCOutcome:
+    """What became of one configuration of a job: its run, or the error that stopped it
+    (its model did not build: none of its simulations ran)."""
 
-    Every input is checked, the store opened and the scheduler reached before ``on_start`` is
-    called and the first simulation runs: bad input costs no work.
-    """
-    if isinstance(simulations, bool) or not isinstance(simulations, int) or simulations < 1:
-        raise UsageError(f"expected simulations >= 1 but got simulations={simulations!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise UsageError(f"expected workers >= 1 but got workers={workers!r}")
-    check_scheduler(scheduler)
+    config: SBCConfig
+    store: Path
+    run: SBCRun | None = None
+    error: GlmcheckError | None = None
+
+
+@dataclass(kw_only=True)
+class SBCJob:
+    """Every configuration's outcome, in the order asked, and the job's times: ``startup``
+    until the first simulation was handed to a worker (compiling, starting workers; None when
+    nothing was computed), ``loop`` from then to the end, ``seconds`` the whole job."""
+
+    outcomes: list[SBCOutcome]
+    computed: int
+    startup: float | None
+    loop: float | None
+    seconds: float
+
+
+def validate(config: SBCConfig) -> None:
+    """What can be known about a configuration without compiling it: the case exists (and has
+    an exact posterior for posterior SBC), the frontend is known, the sampler is installed."""
     from glmcheck.cases import get_case
     from glmcheck.fitters import get_fitter, require
     from glmcheck.frontends import FRONTENDS
@@ -625,31 +557,105 @@ def run_sbc(
         raise UsageError(f"unknown frontend {config.frontend!r}; choose from {', '.join(FRONTENDS)}")
     cls = get_fitter(config.sampler)
     require(cls.requires, cls.name)
-    store = RunStore(store)
-    done = store.open(config)
-    todo = [i for i in range(simulations) if i not in done]
+
+
+def run_many(
+    configs: list[SBCConfig],
+    simulations: int,
+    stores: list[Path],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> SBCJob:
+    """Run (or resume) ``simulations`` simulations of every configuration, each into its own
+    store, as one job on ``workers`` local processes or a Dask cluster (``scheduler``).
+
+    Every input is checked, every store opened and the scheduler reached before ``on_start`` is
+    called and the first simulation runs: bad input costs no work. A configuration whose model
+    does not build is reported in its :class:`SBCOutcome` and the others go on.
+    """
+    from glmcheck import scheduler as S
+
+    if isinstance(simulations, bool) or not isinstance(simulations, int) or simulations < 1:
+        raise UsageError(f"expected simulations >= 1 but got simulations={simulations!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UsageError(f"expected workers >= 1 but got workers={workers!r}")
+    if len(configs) != len(stores) or not configs:
+        raise UsageError("expected one store per configuration, and at least one configuration")
+    if len(set(configs)) != len(configs):
+        raise UsageError("the same configuration is asked for twice")
+    if len({Path(p).resolve() for p in stores}) != len(stores):
+        raise UsageError("two configurations cannot share one store; give each its own")
+    S.check_scheduler(scheduler)
+    for config in configs:
+        validate(config)
+    opened = [RunStore(path) for path in stores]
+    done = [store.open(config) for store, config in zip(opened, configs)]
+    jobs = [S.Job(config, [i for i in range(simulations) if i not in finished], store.identity)
+            for config, finished, store in zip(configs, done, opened)]
+    total = simulations * len(configs)
+    finished = total - sum(len(job.todo) for job in jobs)
     report = progress or (lambda finished, total: None)
-    finished = simulations - len(todo)
+    errors: dict[int, GlmcheckError] = {}
+    startup = None
     with ExitStack() as stack:
         client = None
-        if scheduler and todo:  # nothing to compute: no cluster to start or reach
-            client = stack.enter_context(_dask_client(scheduler, workers))
+        if scheduler and any(job.todo for job in jobs):  # nothing to compute: no cluster
+            client = stack.enter_context(S.dask_client(scheduler, workers))
         if on_start is not None:
             on_start()
-        report(finished, simulations)
+        report(finished, total)
         start = time.perf_counter()
-        source = (
-            _dask(client, config, todo, store.identity) if client is not None
-            else _local(config, todo, workers, store.identity)
-        )
-        for record in source:
-            store.append(record)
-            done[record["index"]] = record
+        events = S.run_dask(client, jobs) if client is not None else S.run_local(jobs, workers)
+        for event in events:
+            if isinstance(event, S.Dispatched):
+                startup = time.perf_counter() - start
+                continue
+            if isinstance(event, S.Broken):
+                errors[event.job] = event.error
+                total -= len(jobs[event.job].todo)
+                report(finished, total)
+                continue
+            record = event.record
+            opened[event.job].append(record)
+            done[event.job][record["index"]] = record
             finished += 1
-            report(finished, simulations)
-    records = [done[i] for i in range(simulations)]
-    return SBCRun(config=config, records=records, computed=len(todo),
-                  seconds=time.perf_counter() - start)
+            report(finished, total)
+        seconds = time.perf_counter() - start
+    outcomes = []
+    for k, (config, store) in enumerate(zip(configs, stores)):
+        if k in errors:
+            outcomes.append(SBCOutcome(config=config, store=Path(store), error=errors[k]))
+            continue
+        run = SBCRun(config=config, records=[done[k][i] for i in range(simulations)],
+                     computed=len(jobs[k].todo), seconds=seconds, store=Path(store))
+        outcomes.append(SBCOutcome(config=config, store=Path(store), run=run))
+    return SBCJob(outcomes=outcomes, computed=sum(len(j.todo) for k, j in enumerate(jobs)
+                                                  if k not in errors),
+                  startup=startup, loop=None if startup is None else seconds - startup,
+                  seconds=seconds)
+
+
+def run_sbc(
+    config: SBCConfig,
+    simulations: int,
+    store: Path,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_start: Callable[[], None] | None = None,
+) -> SBCRun:
+    """Run (or resume) ``simulations`` simulations of one configuration into ``store``
+    (:func:`run_many` for one); a model that does not build raises its error."""
+    job = run_many([config], simulations, [store], workers=workers, scheduler=scheduler,
+                   progress=progress, on_start=on_start)
+    outcome = job.outcomes[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return outcome.run
 
 
 # -- the verdict -----------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_dask_cluster_gives_the_same_ranks_as_local(tmp_path, monkeypatch):
              f"compiledir={pytensor.config.compiledir}"]
     monkeypatch.setenv("PYTENSOR_FLAGS", ",".join(f for f in flags if f))
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         remote = run_sbc(config, 12, tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert remote.computed == 12
     assert _ranks(remote) == _ranks(local)
@@ -367,3 +367,148 @@ def test_resume_refuses_a_store_made_by_other_case_code(tmp_path, monkeypatch, u
         assert (store / "sims.jsonl").read_bytes() == before
     finally:
         sys.modules.pop("edited_case", None)
+
+
+# -- one job over several configurations ------------------------------------------------------
+FORKED = "sbc_planted:ForkedExactSampler"
+
+
+def _job_args(stores, out, n, *configs, workers=2):
+    args = ["sbc", "-n", str(n), "--workers", str(workers), "--chains", "2", "--tune", "0",
+            "--draws", "1000", "--thin", "5", "--seed", "5", "--stores", str(stores),
+            "--out", str(out), "--no-figures"]
+    for option in configs:
+        args += option
+    return args
+
+
+def test_several_configurations_run_as_one_job_with_one_store_each(tmp_path, userland, capsys):
+    stores, out = tmp_path / "stores", tmp_path / "o"
+    code = main(_job_args(stores, out, 12, ["-c", "linear,polynomial"], ["-s", EXACT],
+                          ["-s", FORKED]))
+    payload = _results(out)
+    checks = payload["checks"]
+    assert [c["subject"] for c in checks] == [
+        f"{case} · pymc · {sampler}" for case in ("linear", "polynomial")
+        for sampler in (EXACT, FORKED)]
+    assert code == (EXIT_OK if all(c["passed"] for c in checks) else EXIT_FAILED)
+    assert payload["computed"] == 48 and len(payload["request"]["configs"]) == 4
+    assert sorted(p.name for p in stores.iterdir()) == [
+        "linear-pymc-sbc_planted_ExactSampler-prior-s5",
+        "linear-pymc-sbc_planted_ForkedExactSampler-prior-s5",
+        "polynomial-pymc-sbc_planted_ExactSampler-prior-s5",
+        "polynomial-pymc-sbc_planted_ForkedExactSampler-prior-s5"]
+    # spawned and forked workers, and this process alone, give the same ranks
+    runs = {}
+    for sampler in (EXACT, FORKED):
+        for case in ("linear", "polynomial"):
+            store = stores / f"{case}-pymc-{sampler.replace(':', '_')}-prior-s5"
+            records = RunStore(store).records()
+            runs[case, sampler] = [records[i]["ranks"] for i in range(12)]
+    for case in ("linear", "polynomial"):
+        alone = run_sbc(_exact(case=case), 12, tmp_path / f"alone-{case}")
+        assert runs[case, EXACT] == runs[case, FORKED] == _ranks(alone)
+    # a later run of one configuration reuses its store
+    capsys.readouterr()
+    assert main(_job_args(stores, out, 12, ["-c", "polynomial"], ["-s", FORKED])) in (0, 1)
+    assert "0 simulations computed, 12 reused" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_all_is_every_case_with_both_frontends(tmp_path, userland):
+    from glmcheck.cases import BUILTIN
+    from glmcheck.cli import _sbc_configs, build_parser
+
+    args = build_parser().parse_args(["sbc", "--all", "-s", "nutpie,pymc"])
+    configs = _sbc_configs(args)
+    assert len(configs) == len(BUILTIN) * 2 * 2
+    assert {(c.case, c.frontend, c.sampler) for c in configs} == {
+        (case, frontend, sampler) for case in BUILTIN for frontend in ("pymc", "bambi")
+        for sampler in ("nutpie", "pymc")}
+
+
+def test_a_model_that_does_not_build_stops_only_its_configuration(tmp_path, userland, capsys):
+    stores, out = tmp_path / "stores", tmp_path / "o"
+    code = main(_job_args(stores, out, 10, ["-c", "linear"], ["-s", FORKED],
+                          ["-s", "sbc_planted:UnbuildableSampler"]))
+    captured = capsys.readouterr()
+    assert code == 3
+    errors = [line for line in captured.err.splitlines() if line.startswith("glmcheck:")]
+    assert len(errors) == 1 and "fit failed" in errors[0] and "does not compile" in errors[0]
+    payload = _results(out)
+    assert payload["exit_code"] == 3 and len(payload["errors"]) == 1
+    assert [c["subject"] for c in payload["checks"]] == [f"linear · pymc · {FORKED}"]
+    store = stores / "linear-pymc-sbc_planted_ForkedExactSampler-prior-s5"
+    assert len(RunStore(store).records()) == 10
+
+
+def test_a_worker_that_dies_is_an_internal_error_and_the_work_is_kept(tmp_path, userland,
+                                                                        capsys):
+    stores, out = tmp_path / "stores", tmp_path / "o"
+    code = main(_job_args(stores, out, 30, ["-c", "linear"], ["-s", "sbc_planted:DyingSampler"]))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 4
+    assert "worker process died (exit code 7)" in err[-1] and "resume" in err[-1]
+    kept = RunStore(stores / "linear-pymc-sbc_planted_DyingSampler-prior-s5").records()
+    assert 3 not in kept and all(r["ok"] for r in kept.values())
+
+
+def test_store_of_one_configuration_with_several_is_refused(capsys, tmp_path, userland):
+    err = _bad(capsys, ["-c", "linear,polynomial", "--store", str(tmp_path / "s"), "-n", "2"])
+    assert "--store" in err and "--stores" in err
+    assert not (tmp_path / "s").exists()
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_killed_job_of_forked_workers_resumes_to_the_same_ranks(tmp_path, userland, capsys):
+    n = 40
+    stores, out = tmp_path / "stores", tmp_path / "o"
+    args = _job_args(stores, out, n, ["-c", "linear,polynomial"], ["-s", FORKED])
+    proc = subprocess.Popen([sys.executable, "-m", "glmcheck", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = stores / "linear-pymc-sbc_planted_ForkedExactSampler-prior-s5" / "sims.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if first.exists() and first.read_text().count("\n") >= 10:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    stored = first.read_text().split("\n")[:-1]
+    assert 10 <= len(stored) < n, "the job must be killed part way"
+    # its workers notice and leave: none keeps waiting for tasks
+    deadline = time.time() + 20
+    while _processes_mentioning(str(stores)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _processes_mentioning(str(stores)), "a killed job's workers must exit"
+    capsys.readouterr()
+    main(args)
+    assert f"{2 * n - len(stored)} simulations computed" in capsys.readouterr().out
+    for case in ("linear", "polynomial"):
+        records = RunStore(stores / f"{case}-pymc-sbc_planted_ForkedExactSampler-prior-s5").records()
+        reference = run_sbc(_exact(case=case), n, tmp_path / f"ref-{case}")
+        assert [records[i]["ranks"] for i in range(n)] == _ranks(reference)
+
+
+def test_dask_runs_a_job_of_several_configurations_like_local_processes(tmp_path, userland):
+    require_modules("distributed")
+    from glmcheck.sbc import run_many
+
+    configs = [_exact(case="linear"), _exact(case="polynomial")]
+    local = run_many(configs, 10, [tmp_path / "l1", tmp_path / "l2"], workers=2)
+    remote = run_many(configs, 10, [tmp_path / "d1", tmp_path / "d2"], workers=2,
+                      scheduler="local")
+    assert remote.computed == 20 and remote.startup is not None
+    for a, b in zip(local.outcomes, remote.outcomes):
+        assert _ranks(a.run) == _ranks(b.run)

@@ -80,3 +80,38 @@ class NanLoglik(Linear):
 
 
 NAN_LOGLIK = NanLoglik()
+
+
+class ForkedExactSampler(ExactSampler):
+    """The exact sampler, declared fork-safe: SBC's local workers are forked from the process
+    that built it (the route of nutpie and PyMC) instead of spawned."""
+
+    name = "exact-forked"
+    fork_safe = True
+
+
+class UnbuildableSampler(ExactSampler):
+    """A sampler whose model never builds: a failed fit of every simulation (exit 3)."""
+
+    name = "exact-unbuildable"
+    fork_safe = True
+
+    def _compile(self) -> None:
+        raise RuntimeError("planted: this model does not compile")
+
+
+class DyingSampler(ForkedExactSampler):
+    """Its worker process dies (as a segfault would kill it) at simulation 3 of any run."""
+
+    name = "exact-dying"
+
+    def fit(self, y=None, *, seed):
+        if seed == DYING_SEED:
+            import os
+
+            os._exit(7)
+        return super().fit(y, seed=seed)
+
+
+#: the fit seed of simulation 3 at run seed 5 (SBCWorker.simulate's SeedSequence)
+DYING_SEED = int(np.random.SeedSequence([5, 3]).spawn(3)[1].generate_state(1)[0] % 2**31)
