@@ -527,7 +527,8 @@ def _cmd_sbc(args) -> int:
                 run_dir.rmdir()
         raise
     finally:
-        progress.stop()
+        if run_dir is not None:  # started: a display that never started prints nothing
+            progress.stop()
     results, figures, broken = [], {}, []
     for outcome in job.outcomes:
         if outcome.error is not None:

@@ -218,9 +218,11 @@ def test_planted_sampler_error_exits_1(tmp_path, userland, capsys):
 # -- bad input: exit 2 before any work -------------------------------------------------------
 def _bad(capsys, args):
     code = main(["sbc", *args])
-    err = capsys.readouterr().err.strip().splitlines()
+    raw = capsys.readouterr().err
+    err = raw.strip().splitlines()
     assert code == EXIT_USAGE, err
     assert len(err) == 1 and err[0].startswith("glmcheck: error: "), err  # one line, no bar
+    assert raw == err[0] + "\n", repr(raw)  # and nothing else, not even a blank line
     return err[0]
 
 
