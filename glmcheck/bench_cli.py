@@ -133,19 +133,11 @@ def _request(args):
 
     chosen = {k: getattr(args, k) for k in ("chains", "tune", "draws", "target_accept")
               if getattr(args, k) is not None}
-    samplers = _names(args.sampler, ("nutpie",))
-    routes = _names(args.route, ("compiled",))
-    if "all" in samplers:
-        samplers = tuple(dict.fromkeys(s for name in samplers
-                                       for s in (_ALL["sampler"] if name == "all" else (name,))))
-    if "all" in routes:
-        routes = _ALL["route"]
-    cases = _names(args.case, ("linear",))
-    if "all" in cases:
-        from glmcheck.cases import BUILTIN
+    from glmcheck.cases import BUILTIN
 
-        cases = tuple(dict.fromkeys(c for name in cases
-                                    for c in (BUILTIN if name == "all" else (name,))))
+    samplers = _names(args.sampler, ("nutpie",), every=_ALL["sampler"])
+    routes = _names(args.route, ("compiled",), every=_ALL["route"])
+    cases = _names(args.case, ("linear",), every=BUILTIN)
     request = BenchRequest(
         cases=cases, frontends=_names(args.frontend, ("pymc", "bambi")),
         samplers=samplers, routes=routes, repeats=args.repeats, seed=args.seed,

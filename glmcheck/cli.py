@@ -32,15 +32,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _names(values: list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    """Repeated and comma-separated option values, in order, without duplicates."""
+def _names(values: list[str] | None, default: tuple[str, ...],
+           every: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Repeated and comma-separated option values, in order, without duplicates; where
+    ``every`` is given, the value ``all`` stands for every name in it."""
     if not values:
         return default
     out: list[str] = []
     for value in values:
         for name in value.split(","):
-            if name.strip() and name.strip() not in out:
-                out.append(name.strip())
+            name = name.strip()
+            for one in (every if every is not None and name == "all" else (name,)):
+                if one and one not in out:
+                    out.append(one)
     return tuple(out)
 
 
@@ -425,21 +429,14 @@ def _figures(plots, outcome, run_dir: Path, drawn_data: set) -> list[Path]:
 def _sbc_configs(args) -> list:
     """The configurations of ``glmcheck sbc``: cases × frontends × samplers, in that order."""
     from glmcheck.cases import BUILTIN
+    from glmcheck.fitters import installed
     from glmcheck.frontends import FRONTENDS
     from glmcheck.sbc import SBCConfig
 
-    cases = _names(args.case, BUILTIN if args.all else ("linear",))
-    frontends = _names(args.frontend, FRONTENDS if args.all else ("pymc",))
-    samplers = _names(args.sampler, ("nutpie",))
-    if "all" in cases:
-        cases = tuple(dict.fromkeys(c for n in cases for c in (BUILTIN if n == "all" else (n,))))
-    if "all" in frontends:
-        frontends = FRONTENDS
-    if "all" in samplers:
-        from glmcheck.fitters import installed
-
-        every = tuple(name for name, ok in installed().items() if ok)
-        samplers = tuple(dict.fromkeys(s for n in samplers for s in (every if n == "all" else (n,))))
+    cases = _names(args.case, BUILTIN if args.all else ("linear",), every=BUILTIN)
+    frontends = _names(args.frontend, FRONTENDS if args.all else ("pymc",), every=FRONTENDS)
+    samplers = _names(args.sampler, ("nutpie",),
+                      every=tuple(name for name, ok in installed().items() if ok))
     mode = "posterior" if args.posterior else "prior"
     return [
         SBCConfig(case=case, frontend=frontend, sampler=sampler, chains=args.chains,

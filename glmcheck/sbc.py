@@ -429,8 +429,8 @@ class SBCWorker:
         """Every parameter's element labels (``u[a]``), in the C order of its array; the same
         for every fit of one model, so worked out once."""
         if getattr(self, "_labels", None) is None:
-            if any(name not in self.case.params for name in post.draws.data_vars):
-                missing = [n for n in post.draws.data_vars if n not in self.case.params]
+            missing = [n for n in post.draws.data_vars if n not in self.case.params]
+            if missing:
                 raise UsageError(f"no true value for parameter {missing[0]!r} of case "
                                  f"{self.case.name!r}")
             self._labels = {name: [label for label, _ in flat_elements(post.draws, name)]
