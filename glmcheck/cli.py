@@ -55,7 +55,7 @@ def _add_check_options(p: argparse.ArgumentParser, *, coverage: int) -> None:
     g.add_argument("--check", action="append", metavar="NAME",
                    help=f"checks to run: {', '.join(CHECKS)} (default: all that apply)")
     g.add_argument("--coverage-sets", type=int, default=coverage, metavar="K",
-                   help=f"data sets simulated at the true parameters for coverage ({coverage}; 0: off)")
+                   help=f"prior simulations for coverage ({coverage}; 0: off)")
     g.add_argument("--alpha", type=float, default=ALPHA,
                    help=f"family false-alarm rate of each check (default {ALPHA:g})")
 
@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sbc.add_argument_group("simulations")
     g.add_argument("--simulations", "-n", type=int, default=200,
                    help="simulations per configuration (200)")
+    g.add_argument("--sequential", action="store_true",
+                   help="judge each configuration at a quarter, half and all of -n (each at "
+                   "alpha/3) and stop it at the first look that fails")
     g.add_argument("--draws", type=int, default=1000, help="draws per chain (1000)")
     g.add_argument("--tune", type=int, default=1000, help="warm-up per chain (1000)")
     g.add_argument("--chains", type=int, default=2, help="chains (2)")
@@ -466,7 +469,7 @@ def _cmd_sbc(args) -> int:
     from glmcheck.compat import versions
     from glmcheck.record import file_entry, new_record, write_record
     from glmcheck.report import check_table, stderr_console, stdout_console
-    from glmcheck.sbc import SBC_ALPHA, analyse, check_scheduler, run_many
+    from glmcheck.sbc import SBC_ALPHA, analyse, check_scheduler, run_many, sequential_looks
 
     alpha = SBC_ALPHA if args.alpha is None else args.alpha
     if not 0 < alpha < 1:
@@ -513,10 +516,11 @@ def _cmd_sbc(args) -> int:
             last = now
             progress.refresh()
 
+    looks = sequential_looks(args.simulations) if args.sequential else ()
     try:
         job = run_many(
             configs, args.simulations, stores, workers=args.workers, scheduler=args.scheduler,
-            progress=report, on_start=start,
+            progress=report, on_start=start, looks=looks, alpha=alpha,
         )
     except BaseException:
         if run_dir is not None:  # leave no empty run folder behind; the stores keep the work
@@ -549,6 +553,7 @@ def _cmd_sbc(args) -> int:
         "simulations": args.simulations, "stores": [str(p) for p in stores],
         **({"store": str(stores[0])} if len(configs) == 1 else {}),
         "workers": args.workers, "scheduler": args.scheduler, "alpha": alpha,
+        "looks": list(looks),
     }
     payload = new_record(
         "sbc", request, versions=versions(), computed=job.computed, seconds=job.seconds,
@@ -568,7 +573,7 @@ def _cmd_sbc(args) -> int:
         c = outcome.config
         print(describe_error(outcome.error)[1].replace(
             ": ", f": {c.case} · {c.frontend} · {c.sampler}: ", 1), file=sys.stderr)
-    reused = sum(len(o.run.records) - o.run.computed for o in job.outcomes if o.run)
+    reused = sum(o.run.reused for o in job.outcomes if o.run)
     where = stores[0] if len(stores) == 1 else args.stores
     times = (f"start-up {job.startup:.1f} s, simulations {job.loop:.1f} s"
              if job.startup is not None else f"{job.seconds:.1f} s")

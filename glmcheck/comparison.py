@@ -58,7 +58,7 @@ ALPHA = 0.01
 #: libraries named first in the summary line, when they changed
 _HEADLINE = ("pymc", "bambi", "arviz", "nutpie", "pytensor", "numpyro", "jax", "blackjax",
              "python")
-#: stages at which the fit itself failed (later stages are refits, e.g. coverage data sets)
+#: stages at which the fit itself failed (later stages are refits, e.g. coverage simulations)
 _FIT_STAGES = ("build", "compile", "sample")
 
 
@@ -590,7 +590,7 @@ def _checks(side_a: _Side, side_b: _Side) -> list[CheckChange]:
 
 def _worked(side: _Side, key: tuple, kind: str) -> bool:
     """Whether ``side`` ran what failed on the other side and it worked: the fit itself, or
-    (for a refit such as a coverage data set) all refits its check needed."""
+    (for a refit such as a coverage simulation) all refits its check needed."""
     if key not in side.fits or (key, kind) in side.failed:
         return False
     if kind == "fit":

@@ -115,7 +115,7 @@ class FitFailure:
     case: str
     frontend: str
     sampler: str
-    #: where it failed: build, compile, sample, or "coverage data set k"
+    #: where it failed: build, compile, sample, or "coverage simulation k"
     stage: str
     error: str
     route: str = "compiled"
@@ -196,7 +196,7 @@ class CheckRequest(FitRequest):
     checks: Sequence[str] = CHECKS
     #: the user named the checks (``--check``): one that applies to nothing is bad input
     explicit_checks: bool = False
-    #: data sets simulated at the true parameters for the coverage check
+    #: prior simulations of the coverage check
     coverage_sets: int = 20
     #: family false-alarm rate of each check
     alpha: float = ALPHA
@@ -298,22 +298,37 @@ def run_checks(
 
 
 def _coverage(request: CheckRequest, outcome: FitOutcome, say) -> Iterator:
-    case, result = outcome.case, outcome.result
-    say(result.label, f"coverage over {request.coverage_sets} data sets")
-    rng = np.random.default_rng(request.seed)
-    design = outcome.data[list(case.predictors)]
-    fits = []
+    """K simulations of prior SBC (the first K of ``glmcheck sbc`` with the same seed and
+    settings), refitting the fit's compiled model, and their calibration test."""
+    from glmcheck.sbc import (
+        DEFAULT_FIT, DEFAULT_THIN, _Failed, element_labels, simulation_ranks, simulation_seeds,
+    )
+
+    case, result, fitter = outcome.case, outcome.result, outcome.fitter
+    say(result.label, f"coverage over {request.coverage_sets} prior simulations")
+    settings = FitSettings(**DEFAULT_FIT)
+    design = case.design()
+    sims, labels = [], None
     for k in range(request.coverage_sets):
-        y = case.simulate(outcome.truth, design, rng)
+        sim_rng, fit_seed, rank_rng = simulation_seeds(request.seed, k)
+        theta = case.draw_params(sim_rng)
+        y = case.simulate(theta, design, sim_rng)
         try:
-            fits.append(outcome.fitter.fit(y, seed=request.seed + 1 + k))
+            post = fitter.fit(y, seed=fit_seed, settings=settings)
         except FitError as exc:
             yield FitFailure(case=case.name, frontend=result.frontend, sampler=result.sampler,
-                             route=result.route, stage=f"coverage data set {k}", error=str(exc))
+                             route=result.route, stage=f"coverage simulation {k}", error=str(exc))
             yield Skipped(check="coverage", subject=result.label,
-                          reason=f"the fit of coverage data set {k} failed")
+                          reason=f"the fit of coverage simulation {k} failed")
             return
-    yield check_coverage(fits, outcome.truth, alpha=request.alpha)
+        labels = labels or element_labels(case, post)
+        try:
+            sims.append(simulation_ranks(case, design, theta, y, post, thin=DEFAULT_THIN,
+                                         rng=rank_rng, labels=labels))
+        except _Failed as exc:
+            sims.append({"ok": False, "error": str(exc)})
+    yield check_coverage(sims, case=case.name, frontend=result.frontend, sampler=result.sampler,
+                         route=result.route, seed=request.seed, alpha=request.alpha)
 
 
 def _agreement(outcomes: list, wanted, alpha) -> Iterator[CheckResult | Skipped]:

@@ -63,6 +63,10 @@ MAX_FAILED = 0.05
 MAX_UNCONVERGED = 0.10
 #: the R-hat gate of one fit
 RHAT_MAX = 1.01
+#: the fit settings and thinning of a simulation unless told otherwise (L = 2 × 100 = 200);
+#: ``glmcheck check``'s coverage simulations use them too
+DEFAULT_FIT = {"chains": 2, "tune": 1000, "draws": 1000}
+DEFAULT_THIN = 10
 #: default family false-alarm rate of one SBC run, Holm-corrected across its quantities
 SBC_ALPHA = 0.01
 
@@ -74,10 +78,10 @@ class SBCConfig:
     case: str
     frontend: str = "pymc"
     sampler: str = "nutpie"
-    chains: int = 2
-    tune: int = 1000
-    draws: int = 1000
-    thin: int = 10
+    chains: int = DEFAULT_FIT["chains"]
+    tune: int = DEFAULT_FIT["tune"]
+    draws: int = DEFAULT_FIT["draws"]
+    thin: int = DEFAULT_THIN
     seed: int = 0
     mode: str = "prior"
 
@@ -369,13 +373,13 @@ class SBCWorker:
         simulation, counted by :func:`analyse`; an unexpected exception in the case's own code
         (a bug in it) propagates."""
         config = self.config
-        sim_ss, fit_ss, rank_ss = np.random.SeedSequence([config.seed, index]).spawn(3)
-        theta, y = self._draw_truth(np.random.default_rng(sim_ss))
+        sim_rng, fit_seed, rank_rng = simulation_seeds(config.seed, index)
+        theta, y = self._draw_truth(sim_rng)
         start = time.perf_counter()
         try:
             with _fresh_compile():
-                post = self.fitter.fit(y, seed=int(fit_ss.generate_state(1)[0] % 2**31))
-            outcome = self._outcome(theta, y, post, np.random.default_rng(rank_ss))
+                post = self.fitter.fit(y, seed=fit_seed)
+            outcome = self._outcome(theta, y, post, rank_rng)
         except (FitError, UsageError, _Failed) as exc:
             outcome = {"ok": False, "error": _one_line(exc)}
         return {"index": index, **outcome, "seconds": time.perf_counter() - start}
@@ -386,56 +390,77 @@ class SBCWorker:
         self.fitter.threads = threads
 
     def _outcome(self, theta: dict, y: np.ndarray, post, rng: np.random.Generator) -> dict:
-        """Ranks, divergences and R-hat of one fit, in numpy on the draws' arrays (xarray's
-        per-call overhead was a third of a simulation of ``linear``)."""
-        config, case = self.config, self.case
-        full = {name: np.asarray(var.transpose("chain", "draw", ...).values)
-                for name, var in post.draws.data_vars.items()}
-        thinned = {name: a[:, ::config.thin].reshape(-1, *a.shape[2:]) for name, a in full.items()}
-        labels = self._element_labels(post)
-        ranks = {}
-        for name, values in thinned.items():
-            true = np.atleast_1d(np.asarray(theta[name], dtype=float)).ravel()
-            if true.size != len(labels[name]):
-                raise UsageError(
-                    f"true value of {name!r} has {true.size} elements but the posterior has "
-                    f"{len(labels[name])}"
-                )
-            columns = values.reshape(len(values), -1)
-            for j, label in enumerate(labels[name]):
-                ranks[label] = _rank(true[j], columns[:, j], rng)
-        data = self.design.copy()
-        data[case.response] = y
-        with np.errstate(all="ignore"):  # a non-finite log-likelihood is a finding: see below
-            logliks = np.asarray(case.loglik_draws(thinned, data), dtype=float)
-            true_loglik = float(case.loglik(theta, data))
-        if not math.isfinite(true_loglik):
-            raise _Failed(f"the log-likelihood of the true parameters is {true_loglik}")
-        bad = int(np.count_nonzero(~np.isfinite(logliks)))
-        if bad:
-            raise _Failed(
-                f"the log-likelihood is not finite at {bad} of {len(logliks)} posterior draws"
-            )
-        ranks[LOGLIK] = _rank(true_loglik, logliks, rng)
-        return {
-            "ok": True,
-            "L": len(logliks),
-            "ranks": ranks,
-            "divergences": post.divergences,
-            "max_rhat": _max_rhat(full),
-        }
+        return simulation_ranks(self.case, self.design, theta, y, post, thin=self.config.thin,
+                                labels=self._element_labels(post), rng=rng)
 
     def _element_labels(self, post) -> dict[str, list[str]]:
-        """Every parameter's element labels (``u[a]``), in the C order of its array; the same
-        for every fit of one model, so worked out once."""
+        """The same for every fit of one model, so worked out once."""
         if getattr(self, "_labels", None) is None:
-            missing = [n for n in post.draws.data_vars if n not in self.case.params]
-            if missing:
-                raise UsageError(f"no true value for parameter {missing[0]!r} of case "
-                                 f"{self.case.name!r}")
-            self._labels = {name: [label for label, _ in flat_elements(post.draws, name)]
-                            for name in post.draws.data_vars}
+            self._labels = element_labels(self.case, post)
         return self._labels
+
+
+def simulation_seeds(seed: int, index: int) -> tuple[np.random.Generator, int, np.random.Generator]:
+    """Simulation ``index`` of a run seeded ``seed`` draws θ* and y from the first generator,
+    fits with the seed in the middle and breaks rank ties with the last: everything from
+    ``SeedSequence([seed, index])``, so any simulation can be rerun on its own."""
+    sim_ss, fit_ss, rank_ss = np.random.SeedSequence([seed, index]).spawn(3)
+    return (np.random.default_rng(sim_ss), int(fit_ss.generate_state(1)[0] % 2**31),
+            np.random.default_rng(rank_ss))
+
+
+def simulation_ranks(case, design: pd.DataFrame, theta: dict, y: np.ndarray, post, *,
+                     thin: int, rng: np.random.Generator, labels: dict | None = None) -> dict:
+    """The outcome of one simulation whose fit is ``post``: the rank of every true value among
+    the draws thinned by ``thin``, and of the log-likelihood of the simulated data among its
+    values at those draws; divergences and the largest R-hat. Computed in numpy on the draws'
+    arrays (xarray's per-call overhead was a third of a simulation of ``linear``). Raises
+    :class:`_Failed` where the numbers cannot be ranked (a non-finite log-likelihood)."""
+    full = {name: np.asarray(var.transpose("chain", "draw", ...).values)
+            for name, var in post.draws.data_vars.items()}
+    thinned = {name: a[:, ::thin].reshape(-1, *a.shape[2:]) for name, a in full.items()}
+    if labels is None:
+        labels = element_labels(case, post)
+    ranks = {}
+    for name, values in thinned.items():
+        true = np.atleast_1d(np.asarray(theta[name], dtype=float)).ravel()
+        if true.size != len(labels[name]):
+            raise UsageError(
+                f"true value of {name!r} has {true.size} elements but the posterior has "
+                f"{len(labels[name])}"
+            )
+        columns = values.reshape(len(values), -1)
+        for j, label in enumerate(labels[name]):
+            ranks[label] = _rank(true[j], columns[:, j], rng)
+    data = design.copy()
+    data[case.response] = y
+    with np.errstate(all="ignore"):  # a non-finite log-likelihood is a finding: see below
+        logliks = np.asarray(case.loglik_draws(thinned, data), dtype=float)
+        true_loglik = float(case.loglik(theta, data))
+    if not math.isfinite(true_loglik):
+        raise _Failed(f"the log-likelihood of the true parameters is {true_loglik}")
+    bad = int(np.count_nonzero(~np.isfinite(logliks)))
+    if bad:
+        raise _Failed(
+            f"the log-likelihood is not finite at {bad} of {len(logliks)} posterior draws"
+        )
+    ranks[LOGLIK] = _rank(true_loglik, logliks, rng)
+    return {
+        "ok": True,
+        "L": len(logliks),
+        "ranks": ranks,
+        "divergences": post.divergences,
+        "max_rhat": _max_rhat(full),
+    }
+
+
+def element_labels(case, post) -> dict[str, list[str]]:
+    """Every parameter's element labels (``u[a]``), in the C order of its array."""
+    missing = [n for n in post.draws.data_vars if n not in case.params]
+    if missing:
+        raise UsageError(f"no true value for parameter {missing[0]!r} of case {case.name!r}")
+    return {name: [label for label, _ in flat_elements(post.draws, name)]
+            for name in post.draws.data_vars}
 
 
 class _Failed(Exception):
@@ -514,6 +539,12 @@ class SBCRun:
     computed: int
     seconds: float
     store: Path | None = None
+    #: a sequential run's looks (numbers of simulations at which it was judged), and the look
+    #: whose verdict failed and stopped it (``records`` then holds that many)
+    looks: tuple[int, ...] = ()
+    stopped_at: int | None = None
+    #: of ``records``, those read from the store rather than computed by this run
+    reused: int | None = None
 
 
 @dataclass(kw_only=True)
@@ -568,6 +599,8 @@ def run_many(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     on_start: Callable[[], None] | None = None,
+    looks: tuple[int, ...] = (),
+    alpha: float = SBC_ALPHA,
 ) -> SBCJob:
     """Run (or resume) ``simulations`` simulations of every configuration, each into its own
     store, as one job on ``workers`` local processes or a Dask cluster (``scheduler``).
@@ -575,6 +608,12 @@ def run_many(
     Every input is checked, every store opened and the scheduler reached before ``on_start`` is
     called and the first simulation runs: bad input costs no work. A configuration whose model
     does not build is reported in its :class:`SBCOutcome` and the others go on.
+
+    ``looks`` makes the run sequential: once the first n simulations of a configuration are in,
+    for each look n, its verdict is taken on them at ``alpha / len(looks)`` (Bonferroni over
+    the looks keeps the family rate at ``alpha``), and a configuration that fails a look
+    before the last stops there. A verdict depends only on the first n simulations, so it is
+    the same whatever order they finish in, resumed or not.
     """
     from glmcheck import scheduler as S
 
@@ -593,10 +632,33 @@ def run_many(
         validate(config)
     opened = [RunStore(path) for path in stores]
     done = [store.open(config) for store, config in zip(opened, configs)]
-    jobs = [S.Job(config, [i for i in range(simulations) if i not in finished], store.identity)
-            for config, finished, store in zip(configs, done, opened)]
-    total = simulations * len(configs)
+    looks = _check_looks(looks, simulations)
+    stopped: set[int] = set()
+    stopped_at: dict[int, int] = {}
+    judged = [0] * len(configs)  # looks taken per configuration
+
+    def judge(k: int) -> None:
+        """Take every look whose simulations are all in; stop the configuration at a fail."""
+        while k not in stopped and judged[k] < len(looks) - 1:
+            look = looks[judged[k]]
+            if any(i not in done[k] for i in range(look)):
+                return
+            judged[k] += 1
+            run = SBCRun(config=configs[k], records=[done[k][i] for i in range(look)],
+                         computed=0, seconds=0.0, looks=looks)
+            if not analyse(run, alpha=alpha)[0].passed:
+                stopped.add(k)
+                stopped_at[k] = look
+
+    for k in range(len(configs)):
+        judge(k)
+    jobs = [S.Job(config, [] if k in stopped else
+                  [i for i in range(simulations) if i not in finished], store.identity)
+            for k, (config, finished, store) in enumerate(zip(configs, done, opened))]
+    total = simulations * len(configs) - sum(simulations - stopped_at[k] for k in stopped)
     finished = total - sum(len(job.todo) for job in jobs)
+    computed = [0] * len(jobs)
+    dropped: list[set[int]] = [set() for _ in jobs]
     report = progress or (lambda finished, total: None)
     errors: dict[int, GlmcheckError] = {}
     startup = None
@@ -608,7 +670,8 @@ def run_many(
             on_start()
         report(finished, total)
         start = time.perf_counter()
-        events = S.run_dask(client, jobs) if client is not None else S.run_local(jobs, workers)
+        events = (S.run_dask(client, jobs, stopped) if client is not None
+                  else S.run_local(jobs, workers, stopped))
         for event in events:
             if isinstance(event, S.Dispatched):
                 startup = time.perf_counter() - start
@@ -622,6 +685,15 @@ def run_many(
             opened[event.job].append(record)
             done[event.job][record["index"]] = record
             finished += 1
+            computed[event.job] += 1
+            if record["index"] in dropped[event.job]:  # held by a worker when it stopped
+                total += 1
+            elif looks and event.job not in stopped:
+                judge(event.job)
+                if event.job in stopped:  # what it will not compute leaves the total
+                    dropped[event.job] = {i for i in jobs[event.job].todo
+                                          if i not in done[event.job]}
+                    total -= len(dropped[event.job])
             report(finished, total)
         seconds = time.perf_counter() - start
     outcomes = []
@@ -629,13 +701,32 @@ def run_many(
         if k in errors:
             outcomes.append(SBCOutcome(config=config, store=Path(store), error=errors[k]))
             continue
-        run = SBCRun(config=config, records=[done[k][i] for i in range(simulations)],
-                     computed=len(jobs[k].todo), seconds=seconds, store=Path(store))
+        used = stopped_at.get(k, simulations)
+        run = SBCRun(config=config, records=[done[k][i] for i in range(used)],
+                     computed=computed[k], seconds=seconds, store=Path(store),
+                     looks=looks, stopped_at=stopped_at.get(k),
+                     reused=used - len(set(jobs[k].todo) & set(range(used))))
         outcomes.append(SBCOutcome(config=config, store=Path(store), run=run))
-    return SBCJob(outcomes=outcomes, computed=sum(len(j.todo) for k, j in enumerate(jobs)
+    return SBCJob(outcomes=outcomes, computed=sum(c for k, c in enumerate(computed)
                                                   if k not in errors),
                   startup=startup, loop=None if startup is None else seconds - startup,
                   seconds=seconds)
+
+
+def _check_looks(looks, simulations: int) -> tuple[int, ...]:
+    looks = tuple(sorted(set(looks)))
+    if not looks:
+        return ()
+    if any(isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= simulations
+           for n in looks) or looks[-1] != simulations:
+        raise UsageError(f"expected looks between 1 and {simulations}, the last one "
+                         f"{simulations}, but got {list(looks)}")
+    return looks
+
+
+def sequential_looks(simulations: int) -> tuple[int, ...]:
+    """The looks of ``--sequential``: a quarter, half and all of the simulations."""
+    return tuple(sorted({n for n in (simulations // 4, simulations // 2, simulations) if n}))
 
 
 def run_sbc(
@@ -667,6 +758,9 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
     from glmcheck.stats import sbc as S
 
     config, records = run.config, run.records
+    family = alpha
+    if run.looks:
+        alpha = family / len(run.looks)
     ok = [r for r in records if r.get("ok")]
     failed = len(records) - len(ok)
     unconverged = sum(1 for r in ok if not _converged(r))
@@ -709,6 +803,9 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
     else:
         problems.append("no simulation finished")
     worst = min(rows, key=lambda row: row["ecdf_p"]) if rows else None
+    if run.stopped_at is not None:
+        problems.append(f"stopped at {run.stopped_at} of {run.looks[-1]} simulations "
+                        "(sequential)")
     message = "; ".join(problems) if problems else (
         f"ranks uniform for all {len(rows)} quantities over {len(ok)} simulations "
         f"(smallest ECDF-band p {worst['ecdf_p']:.3g}); {failed} failed, {unconverged} unconverged fits"
@@ -721,8 +818,12 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
             "rule": f"simultaneous ECDF band test per quantity (Säilynoja et al. 2022), Holm over "
                     f"{len(rows)} quantities at family alpha={alpha:g}; failed fits <= "
                     f"{MAX_FAILED:.0%}, unconverged (R-hat > {RHAT_MAX} or NaN, or divergences) "
-                    f"<= {MAX_UNCONVERGED:.0%}",
-            "alpha": alpha,
+                    f"<= {MAX_UNCONVERGED:.0%}" + (
+                        f"; sequential: judged at {', '.join(map(str, run.looks))} simulations, "
+                        f"each at alpha={family:g}/{len(run.looks)} (Bonferroni over looks), "
+                        "stopped at the first that fails" if run.looks else ""),
+            "alpha": family,
+            **({"looks": list(run.looks), "stopped_at": run.stopped_at} if run.looks else {}),
         },
         details={"simulations": len(records), "failed": failed, "unconverged": unconverged,
                  "L": config.n_ranked, "thin": config.thin, "config": config.to_dict(),

@@ -185,10 +185,15 @@ def _forks(config) -> bool:
             and bool(getattr(get_fitter(config.sampler), "fork_safe", False)))
 
 
-def run_local(jobs: list[Job], workers: int) -> Iterator[Done | Broken]:
-    """Run ``jobs`` on ``workers`` local processes; see the module docstring."""
+def run_local(jobs: list[Job], workers: int, stopped: set[int] | None = None
+              ) -> Iterator[Done | Broken]:
+    """Run ``jobs`` on ``workers`` local processes; see the module docstring.
+
+    ``stopped``: jobs the caller has stopped (it may add to the set between events): none of
+    their simulations is handed out any more; those a worker already holds still arrive."""
     import multiprocessing
 
+    stopped = set() if stopped is None else stopped
     jobs = list(jobs)
     order = [k for k, job in enumerate(jobs) if job.todo]
     if not order:
@@ -206,6 +211,8 @@ def run_local(jobs: list[Job], workers: int) -> Iterator[Done | Broken]:
                 dispatched = True
                 yield Dispatched()
             for index in jobs[k].todo:
+                if k in stopped:
+                    break
                 yield Done(k, worker.simulate(index))
         return
     forking = {k: _forks(jobs[k].config) for k in order}
@@ -244,6 +251,8 @@ def run_local(jobs: list[Job], workers: int) -> Iterator[Done | Broken]:
 
     def refill(slot: _Slot) -> None:
         """Top the worker up; an idle one moves to the next job it can take, or stops."""
+        for k in stopped & waiting.keys():
+            waiting[k].clear()
         while True:
             k = slot.job
             while waiting[k] and len(slot.held) < DEPTH:
@@ -280,6 +289,8 @@ def run_local(jobs: list[Job], workers: int) -> Iterator[Done | Broken]:
 
     try:
         while True:
+            for k in stopped & waiting.keys():
+                waiting[k].clear()
             # fill free slots, first with the earliest configuration that has work left
             while len(slots) < workers and (k := next_job()) is not None:
                 if forking[k]:
@@ -356,10 +367,14 @@ def _task(config, index: int, identity: dict | None = None):
     return worker.simulate(index)
 
 
-def run_dask(client, jobs: list[Job]) -> Iterator[Done | Broken]:
-    """Run ``jobs`` as tasks on a Dask cluster, submitted configuration by configuration."""
+def run_dask(client, jobs: list[Job], stopped: set[int] | None = None
+             ) -> Iterator[Done | Broken]:
+    """Run ``jobs`` as tasks on a Dask cluster, submitted configuration by configuration;
+    the tasks of a job in ``stopped`` (as for :func:`run_local`) are cancelled."""
     from distributed import as_completed
 
+    stopped = set() if stopped is None else stopped
+    cancelled: set[int] = set()
     futures = {}
     for k, job in enumerate(jobs):
         if job.todo:
@@ -370,7 +385,10 @@ def run_dask(client, jobs: list[Job]) -> Iterator[Done | Broken]:
     yield Dispatched()
     for future in as_completed(list(futures)):
         k = futures[future]
-        if k in broken:
+        if k in stopped and k not in cancelled:
+            cancelled.add(k)
+            client.cancel([f for f, j in futures.items() if j == k and not f.done()])
+        if k in broken or (k in cancelled and future.cancelled()):
             continue
         outcome = future.result()
         if isinstance(outcome, tuple) and outcome[:1] == ("broken",):

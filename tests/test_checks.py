@@ -6,7 +6,9 @@ Planted errors (slow tests, real nutpie fits of ``linear``):
 - agreement:   a sampler that pulls its draws 10 % toward their mean, and a Bambi model whose
                Intercept prior is Normal(0, 0.5) instead of Normal(0, 20);
 - recovery:    a data set simulated at slope 3 checked against the case's slope 2;
-- coverage:    a sampler whose draws are pulled 90 % toward their mean, over 20 data sets;
+- coverage:    a sampler whose draws are pulled 75 % toward their mean, and one whose refits
+               keep the previous data set, over 20 prior simulations (``glmcheck check``'s
+               route; the statistics of the test itself are in ``test_coverage.py``);
 - convergence: chains stuck in different places, divergences, NaN diagnostics, tree-depth
                saturation, diagnostics the sampler does not provide (constructed draws, fast).
 
@@ -17,10 +19,11 @@ noise scale gives |z| ~ 100 on sigma; the ×0.9 shrinkage |z| ~ 5-6.5 on sds and
 1000 draws per chain (threshold 4.50), so the agreement tests use 3000 draws per chain
 (|z| ~ 9-11); the Intercept prior |z| ~ 7-9 already at 1000. A slope of 2.6 (instead of 2) is
 only ~4.7 posterior sds away on average, under the threshold 4.15 about a third of the time,
-so the recovery test uses slope 3.0 (~7.8 sds). Coverage of 90 % intervals fails at 10 or fewer
-of 20 (P(X <= 10 | 20, 0.9) <= 1e-4 / 3); draws shrunk ×0.5 cover ~59 % of the time (the test
-would miss ~72 % of the time), ×0.25 ~32 % (misses up to 2.7 %), ×0.1 ~13 %: more than 10 of 20
-covered has probability 1e-5 for each parameter, so the coverage test uses ×0.1.
+so the recovery test uses slope 3.0 (~7.8 sds). Coverage with draws shrunk ×0.25 would spread every
+parameter's PIT z-scores with sd 4 (about 2.5 once ranks among L = 200 draws cap |z| near 3):
+the spread statistic, 6 χ²(19) or more, stays under the check's bound (52.8) with probability
+below P(χ²(19) < 8.8) = 0.03 per parameter, so the test (some parameter fails) misses with
+probability about 3e-5 (the three are nearly independent here).
 """
 
 import json
@@ -160,14 +163,6 @@ def _shrinking(fitter, factor):
     return _shrinking_nutpie()(fitter.spec, fitter.settings, factor=factor, share=fitter)
 
 
-@pytest.fixture(scope="module")
-def coverage_responses():
-    """Responses of 20 data sets simulated at the truth by the case's own simulator."""
-    rng = np.random.default_rng(20240611)
-    design = CASE.design()
-    return [CASE.simulate(TRUTH, design, rng) for _ in range(COVERAGE_SETS)]
-
-
 def _worst(result: CheckResult) -> dict:
     return max(result.rows, key=lambda r: abs(r["z"]))
 
@@ -252,21 +247,53 @@ def test_recovery_catches_data_simulated_at_other_parameters(pymc_fitter):
     assert _worst(result)["param"] == "slope"
 
 
+def _coverage(fitter, outcome_of, k=COVERAGE_SETS):
+    """``glmcheck check``'s coverage of ``fitter`` (the runner's own code path)."""
+    from glmcheck.runner import CheckRequest, _coverage
+
+    outcome = outcome_of
+    outcome.fitter = fitter
+    request = CheckRequest(cases=[CASE], frontends=["pymc"], checks=["coverage"],
+                           coverage_sets=k)
+    (result,) = list(_coverage(request, outcome, lambda *a: None))
+    return result
+
+
+@pytest.fixture(scope="module")
+def outcome(pymc_fitter, pymc_fit):
+    from glmcheck.runner import FitOutcome
+
+    return FitOutcome(case=CASE, data=CASE.reference_data(), truth=TRUTH, spec=pymc_fitter.spec,
+                      fitter=pymc_fitter, posterior=pymc_fit, result=summarize(pymc_fit, {}))
+
+
 @pytest.mark.slow
-def test_coverage_passes_at_the_truth(pymc_fitter, coverage_responses):
-    fits = [pymc_fitter.fit(y, seed=100 + k) for k, y in enumerate(coverage_responses)]
-    result = check_coverage(fits, TRUTH)
+def test_coverage_passes_the_correct_model(pymc_fitter, outcome):
+    result = _coverage(pymc_fitter, outcome)
     assert result.passed, str(result)
-    assert result.details and all(r["of"] == COVERAGE_SETS for r in result.rows)
+    assert [r["param"] for r in result.rows] == ["Intercept", "slope", "sigma", "loglik"]
+    assert all(r["of"] == COVERAGE_SETS for r in result.rows)
 
 
 @pytest.mark.slow
-def test_coverage_catches_an_under_dispersed_sampler(pymc_fitter, coverage_responses):
-    # x0.1: a 90 % interval covers with probability 2 Phi(0.1645) - 1 = 0.13; the check
-    # fails at <= 10 of 20, so this test misses with probability <= 1e-5 (one parameter alone)
-    shrinking = _shrinking(pymc_fitter, 0.1)
-    fits = [shrinking.fit(y, seed=100 + k) for k, y in enumerate(coverage_responses)]
-    result = check_coverage(fits, TRUTH)
+def test_coverage_catches_an_under_dispersed_sampler(pymc_fitter, outcome):
+    result = _coverage(_shrinking(pymc_fitter, 0.25), outcome)
+    assert result.passed is False, str(result)
+    # z-scores spread wider than N(0, 1) (by less than ×4: ranks among L = 200 draws cap |z|)
+    spread = {r["param"]: r["z_sd"] for r in result.rows if not r["passed"]}
+    assert any(spread.get(p, 0) > 1.5 for p in ("Intercept", "slope", "sigma")), spread
+
+
+@pytest.mark.slow
+def test_coverage_catches_refits_that_keep_the_old_data(pymc_fitter, outcome):
+    class Stale(type(pymc_fitter)):
+        def __init__(self, share):
+            self.__dict__.update(share.__dict__)
+
+        def fit(self, y=None, *, seed, settings=None):
+            return super().fit(None, seed=seed, settings=settings)  # the compiled data
+
+    result = _coverage(Stale(pymc_fitter), outcome)
     assert result.passed is False, str(result)
 
 
@@ -465,10 +492,13 @@ def test_exact_with_independent_draws(exact):
 
 
 def _fewest_sets_that_can_fail(alpha=ALPHA, params=3, prob=0.9) -> int:
-    """The smallest K at which coverage 0 of K fails the check: P(X = 0 | K, prob) <= alpha /
-    params (Bonferroni over the parameters), i.e. 0.1**K <= 1e-4 / 3: K = 5. With K = 2 (the
-    test's old value) even 0 of 2 has p = 0.01, and the check cannot fail."""
+    """The smallest K at which coverage 0 of K would fail a binomial test of 90 % intervals:
+    P(X = 0 | K, prob) <= alpha / params, i.e. 0.1**K <= 1e-4 / 3: K = 5."""
     return next(k for k in range(1, 100) if stats.binom.pmf(0, k, prob) <= alpha / params)
+
+
+def _cover(sims):
+    return check_coverage(sims, case="linear", frontend="pymc", sampler="nutpie")
 
 
 def test_results_round_trip_to_json_and_print_a_verdict(exact):
@@ -479,13 +509,13 @@ def test_results_round_trip_to_json_and_print_a_verdict(exact):
     # the true slope 2 lies ~0.5 posterior sds from the exact posterior's mean (covered in
     # every set: passes) and ~5 sds from the slope scaled x1.5 (covered in none: p = 1e-5 <
     # 1e-4 / 3, fails whatever the draws)
-    covering = [_iid(exact, seed=10 + i) for i in range(k)]
-    missing = [_iid(exact, seed=10 + i, slope=1.5) for i in range(k)]
+    calibrated = [{"ok": True, "L": 200, "ranks": {"slope": r}} for r in (10, 190, 60, 140, 100)]
+    stuck = [{"ok": True, "L": 200, "ranks": {"slope": 0}} for _ in range(k)]
     results = [
         check_exact(good, exact), check_exact(shifted, exact),
         check_agreement(good, other), check_agreement(good, shifted),
         check_recovery(good, TRUTH), check_recovery(good, {**TRUTH, "slope": 3.0}),
-        check_convergence(good), check_coverage(covering, TRUTH), check_coverage(missing, TRUTH),
+        check_convergence(good), _cover(calibrated), _cover(stuck),
     ]
     assert [r.passed for r in results] == [True, False, True, False, True, False, True, True, False]
     assert [r["param"] for r in results[-1].rows if not r["passed"]] == ["slope"]
@@ -525,7 +555,7 @@ def test_agreement_rejects_mismatched_parameter_maps(exact):
                                          case="polynomial"))
 
 
-@pytest.mark.parametrize("check", ["exact", "agreement", "recovery", "coverage", "convergence"])
+@pytest.mark.parametrize("check", ["exact", "agreement", "recovery", "convergence"])
 def test_nan_draws_are_usage_errors(exact, check):
     good = _iid(exact)
     values = {k: v.values.copy() for k, v in good.draws.items()}
@@ -535,7 +565,6 @@ def test_nan_draws_are_usage_errors(exact, check):
         "exact": lambda: check_exact(bad, exact),
         "agreement": lambda: check_agreement(good, bad),
         "recovery": lambda: check_recovery(bad, TRUTH),
-        "coverage": lambda: check_coverage([good, bad], TRUTH),
         "convergence": lambda: check_convergence(bad),
     }[check]
     with pytest.raises(UsageError, match=r"NaN.*slope"):
@@ -554,8 +583,8 @@ def test_recovery_and_coverage_reject_bad_truth(exact):
         check_recovery(post, {"Intercept": 1.0, "slope": 2.0})
     with pytest.raises(UsageError, match="elements"):
         check_recovery(post, {**TRUTH, "slope": [2.0, 3.0]})
-    with pytest.raises(UsageError, match="at least one posterior"):
-        check_coverage([], TRUTH)
+    with pytest.raises(UsageError, match="at least one simulation"):
+        _cover([])
 
 
 # ---------------------------------------------------------------- f. multiplicity

@@ -514,3 +514,52 @@ def test_dask_runs_a_job_of_several_configurations_like_local_processes(tmp_path
     assert remote.computed == 20 and remote.startup is not None
     for a, b in zip(local.outcomes, remote.outcomes):
         assert _ranks(a.run) == _ranks(b.run)
+
+
+# -- sequential SBC ----------------------------------------------------------------------------
+def test_sequential_stops_a_wrong_sampler_at_the_first_look(tmp_path, userland, capsys):
+    """3 posterior sds off: the first look (10 of 40) fails at alpha/3 whatever the seed; the
+    exact sampler fails a look with probability at most alpha = 1e-4."""
+    stores, out = tmp_path / "stores", tmp_path / "o"
+    code = main(_job_args(stores, out, 40, ["-c", "linear"], ["-s", FORKED],
+                          ["-s", "sbc_planted:ShiftedSampler"], ["--sequential"],
+                          ["--alpha", "1e-4"]))
+    assert code == EXIT_FAILED
+    payload = _results(out)
+    right, wrong = payload["checks"]
+    assert right["passed"] and right["details"]["simulations"] == 40
+    assert not wrong["passed"] and "stopped at 10 of 40 simulations" in wrong["message"]
+    assert wrong["details"]["simulations"] == 10
+    assert wrong["threshold"]["looks"] == [10, 20, 40] and wrong["threshold"]["stopped_at"] == 10
+    # what was stopped was not computed (only what workers held when it stopped)
+    assert 50 <= payload["computed"] <= 60 and payload["request"]["looks"] == [10, 20, 40]
+    # a rerun decides from the store alone
+    capsys.readouterr()
+    main(_job_args(stores, out, 40, ["-c", "linear"], ["-s", "sbc_planted:ShiftedSampler"],
+                   ["--sequential"], ["--alpha", "1e-4"]))
+    assert "0 simulations computed, 10 reused" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_a_sequential_verdict_is_the_verdict_on_all_simulations_at_alpha_over_looks(
+        tmp_path, userland):
+    from glmcheck.sbc import run_many, sequential_looks
+
+    looks = sequential_looks(40)
+    assert looks == (10, 20, 40)
+    # alpha 1e-4: the exact sampler stops at a look with probability at most 1e-4
+    job = run_many([_exact()], 40, [tmp_path / "s"], looks=looks, alpha=1e-4)
+    run = job.outcomes[0].run
+    assert run.stopped_at is None and len(run.records) == 40 and run.reused == 0
+    sequential, _ = analyse(run, alpha=1e-4)
+    plain, _ = analyse(run_sbc(_exact(), 40, tmp_path / "s"), alpha=1e-4 / 3)
+    assert sequential.passed == plain.passed
+    assert [r["ecdf_p"] for r in sequential.rows] == [r["ecdf_p"] for r in plain.rows]
+    assert sequential.threshold["alpha"] == 1e-4 and "alpha=0.0001/3" in sequential.threshold["rule"]
+
+
+@pytest.mark.parametrize("looks", [(5, 30), (0, 40), (10, 50)])
+def test_bad_looks_are_refused(tmp_path, looks):
+    from glmcheck.sbc import run_many
+
+    with pytest.raises(UsageError, match="looks"):
+        run_many([_exact()], 40, [tmp_path / "s"], looks=looks)

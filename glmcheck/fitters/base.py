@@ -151,8 +151,17 @@ class Fitter:
         raise NotImplementedError
 
     # -- shared ----------------------------------------------------------------------------
-    def fit(self, y: np.ndarray | None = None, *, seed: int) -> Posterior:
-        """Fit the model to response ``y`` (default: the spec's data) with ``seed``."""
+    def fit(self, y: np.ndarray | None = None, *, seed: int,
+            settings: FitSettings | None = None) -> Posterior:
+        """Fit the model to response ``y`` (default: the spec's data) with ``seed``, and with
+        ``settings`` instead of the fitter's own for this fit only (the compiled model is the
+        same: chains, warm-up and draws are settings of sampling, not of the model)."""
+        if settings is not None and settings != self.settings:
+            own, self.settings = self.settings, settings
+            try:
+                return self.fit(y, seed=seed)
+            finally:
+                self.settings = own
         y = self.spec.response_values(y)
         start = perf_counter()
         try:
