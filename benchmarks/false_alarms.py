@@ -5,7 +5,8 @@ numpy simulator at its true parameters, fits each with one sampler (default nutp
 frontends (each model compiled once, refit N times) and runs, per fit, ``check_convergence``,
 ``check_exact`` (against that data set's exact posterior, for cases that have one) and
 ``check_recovery``, and per data set ``check_agreement`` between the pymc- and bambi-frontend
-fits. Every model is correct, so every failure is a false alarm.
+fits. Every model is correct, so every failure is a false alarm. (The coverage check's and
+SBC's false alarms are measured by ``benchmarks/power.py``, from prior simulations.)
 
 Reported per check kind (and per case × frontend): failures / trials, the rate with a 95 %
 Beta(k + 1, n - k + 1) interval, and the distribution of each check's *margin ratio*:
@@ -44,7 +45,6 @@ from glmcheck.checks import (
     check_recovery,
 )
 from glmcheck.checks.convergence import EBFMI_MIN, ESS_MIN, RHAT_MAX
-from glmcheck.checks.recovery import covered, truth_elements
 from glmcheck.fitters import FitSettings, make_fitter
 from glmcheck.frontends import FRONTENDS, build
 from glmcheck.runner import FitRequest
@@ -52,10 +52,7 @@ from glmcheck.stats.multiplicity import beta_interval, bonferroni_z
 
 #: the default settings of ``glmcheck check``
 SETTINGS = FitSettings(chains=4, tune=1000, draws=1000)
-KINDS = ("convergence", "exact", "recovery", "agreement", "coverage")
-#: the coverage check's interval and default number of data sets (``glmcheck check``)
-COVERAGE_PROB = 0.9
-COVERAGE_SETS = 20
+KINDS = ("convergence", "exact", "recovery", "agreement")
 LOOSE_ALPHAS = (0.1, 0.01, 0.001)
 QUANTILES = (0.5, 0.9, 0.99)
 SINGLE_PS = (0.01, 0.001, 0.0001)
@@ -93,31 +90,6 @@ def record(trials: list[dict], result, scope: str) -> None:
                                  f"bulk {low['ess_bulk']:.0f} / tail {low['ess_tail']:.0f} for "
                                  f"{low['param']})")
     trials.append(entry)
-
-
-def coverage_alarm(hits: dict[str, list[bool]], alpha: float, k_sets: int = COVERAGE_SETS) -> dict:
-    """The coverage check's false-alarm rate implied by measured fixed-θ* coverage.
-
-    ``check_coverage`` fails an element when P(X <= covered | K, 0.9) <= alpha / elements. With
-    each element's coverage rate measured over many data sets, P(fail) = P(Bin(K, rate) <= c)
-    for the largest such c, summed over elements (a union bound).
-    """
-    from scipy import stats
-
-    level = alpha / len(hits)
-    c = max((k for k in range(k_sets + 1) if stats.binom.cdf(k, k_sets, COVERAGE_PROB) <= level),
-            default=-1)
-    rates = {label: float(np.mean(v)) for label, v in hits.items()}
-    worst = min(rates, key=rates.get)
-    n = len(next(iter(hits.values())))
-    implied = min(1.0, float(sum(stats.binom.cdf(c, k_sets, r) for r in rates.values()))) if c >= 0 else 0.0
-    lo, hi = beta_interval(int(sum(hits[worst])), n, 0.95)
-    # at the worst element's lower 95 % bound, every element alike: a pessimistic rate
-    pessimistic = min(1.0, float(len(hits) * stats.binom.cdf(c, k_sets, lo))) if c >= 0 else 0.0
-    return {"data_sets": n, "k_sets": k_sets, "fails_at_or_below": c,
-            "lowest": {"param": worst, "rate": rates[worst], "rate_95": [lo, hi]},
-            "mean_rate": float(np.mean(list(rates.values()))),
-            "implied_rate": implied, "pessimistic_rate": pessimistic}
 
 
 def per_statistic(entries: list[dict]) -> dict:
@@ -175,7 +147,6 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
     not in ``explicit`` (as in ``glmcheck check``)."""
     trials: dict[str, list[dict]] = defaultdict(list)
     settings_by_case: dict[str, dict] = {}
-    hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     timing = {}
     reached = {}
     start_all = time.perf_counter()
@@ -212,10 +183,6 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
                     record(trials["exact"], check_exact(post, exact, alpha=alpha), scope)
                 if "recovery" in checks:
                     record(trials["recovery"], check_recovery(post, truth, alpha=alpha), scope)
-                if "coverage" in checks:
-                    true = truth_elements(truth, post)
-                    for label, inside in covered(post, true, COVERAGE_PROB).items():
-                        hits[scope][label].append(inside)
             if "agreement" in checks:
                 record(trials["agreement"],
                        check_agreement(posts["pymc"], posts["bambi"], alpha=alpha),
@@ -245,8 +212,6 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
         "by_check": {},
         "by_scope": {},
     }
-    if hits:
-        report["coverage"] = {scope: coverage_alarm(h, alpha) for scope, h in hits.items()}
     for kind in KINDS:
         entries = trials.get(kind)
         if not entries:
@@ -305,27 +270,6 @@ def markdown(report: dict) -> str:
                 f"{row[f'p={p:g}']['exceed']} / {row[f'p={p:g}']['expected']:.1f}" for p in SINGLE_PS
             )
             lines.append(f"| {kind} | {stat} | {row['z_values']} | {cells} | {row['max_abs_z']:.2f} |")
-    if report.get("coverage"):
-        lines += [
-            "",
-            f"Coverage of central {COVERAGE_PROB:.0%} intervals at the fixed true parameters, per "
-            f"element over the data sets, and the false-alarm rate this implies for the coverage "
-            f"check on {COVERAGE_SETS} data sets (it fails an element at or below the count shown): "
-            "plug-in (every element at its measured rate) and pessimistic (every element at the "
-            "lowest element's lower 95 % bound).",
-            "",
-            "| scope | data sets | mean coverage | lowest element (95 % interval) | fails at <= "
-            "| implied rate | pessimistic rate |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for scope, c in report["coverage"].items():
-            low = c["lowest"]
-            lines.append(
-                f"| {scope} | {c['data_sets']} | {c['mean_rate']:.3f} | {low['param']}: "
-                f"{low['rate']:.3f} ({low['rate_95'][0]:.3f}–{low['rate_95'][1]:.3f}) | "
-                f"{c['fails_at_or_below']}/{c['k_sets']} | {c['implied_rate']:.1e} | "
-                f"{c['pessimistic_rate']:.1e} |"
-            )
     return "\n".join(lines)
 
 
