@@ -207,8 +207,11 @@ class CheckRequest(FitRequest):
             raise UsageError(f"unknown check {unknown[0]!r}; choose from {', '.join(CHECKS)}")
         if not self.checks:
             raise UsageError("a check request needs at least one check")
-        if self.coverage_sets < 0:
-            raise UsageError(f"expected coverage data sets >= 0 but got {self.coverage_sets}")
+        if self.coverage_sets < 0 or self.coverage_sets in (1, 2):
+            raise UsageError(
+                f"expected --coverage-sets 0 (off) or at least 3 (the spread of fewer z-scores "
+                f"cannot be tested) but got {self.coverage_sets}"
+            )
         if not 0 < self.alpha < 1:
             raise UsageError(f"expected 0 < alpha < 1 but got alpha={self.alpha}")
         return super().resolve()

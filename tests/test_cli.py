@@ -206,6 +206,13 @@ def test_seed_out_of_range_is_bad_input_before_any_work(capsys, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("k", ["-1", "2"])
+def test_too_few_coverage_simulations_are_bad_input(capsys, tmp_path, k):
+    err = _run_bad(capsys, ["check", "--coverage-sets", k, "--out", str(tmp_path / "out")])
+    assert "expected --coverage-sets 0 (off) or at least 3" in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
