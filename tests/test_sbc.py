@@ -563,3 +563,17 @@ def test_bad_looks_are_refused(tmp_path, looks):
 
     with pytest.raises(UsageError, match="looks"):
         run_many([_exact()], 40, [tmp_path / "s"], looks=looks)
+
+
+def test_sequential_on_dask_stops_the_same_way_and_cancels_the_rest(tmp_path, userland):
+    require_modules("distributed")
+    from glmcheck.sbc import run_many, sequential_looks
+
+    wrong = _exact(sampler="sbc_planted:ShiftedSampler")
+    job = run_many([wrong, _exact()], 40, [tmp_path / "w", tmp_path / "r"], workers=2,
+                   scheduler="local", looks=sequential_looks(40), alpha=1e-4)
+    stopped, right = (o.run for o in job.outcomes)
+    assert stopped.stopped_at == 10 and len(stopped.records) == 10
+    assert right.stopped_at is None and len(right.records) == 40
+    # tasks of the stopped configuration that finished before the cancel are kept, not used
+    assert 50 <= job.computed <= 80 and stopped.computed >= 10
