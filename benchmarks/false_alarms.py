@@ -142,9 +142,11 @@ def summarize(entries: list[dict], alpha: float) -> dict:
 
 def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, log, *,
         settings: FitSettings = SETTINGS, explicit=frozenset(), sampler: str = "nutpie",
-        checks=KINDS) -> dict:
+        checks=KINDS, reference: bool = False) -> dict:
     """``settings`` hold for every case except where a case's own ``fit_settings`` set a value
-    not in ``explicit`` (as in ``glmcheck check``)."""
+    not in ``explicit`` (as in ``glmcheck check``). ``reference``: fit the case's reference data
+    set every time, only the seed changing (exactly what ``glmcheck check --seed S`` does),
+    instead of a new data set each time."""
     trials: dict[str, list[dict]] = defaultdict(list)
     settings_by_case: dict[str, dict] = {}
     timing = {}
@@ -168,7 +170,8 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
             if max_seconds is not None and time.perf_counter() - start_all > max_seconds:
                 log(f"{name}: time limit reached after {done} data sets")
                 break
-            y = case.simulate(truth, design, rng)
+            y = (case.reference_data()[case.response].to_numpy() if reference
+                 else case.simulate(truth, design, rng))
             data = design.copy()
             data[case.response] = y
             exact = case.exact_posterior(data) if has_exact and "exact" in checks else None
@@ -200,6 +203,7 @@ def run(cases, n_fits: int, seed: int, alpha: float, max_seconds: float | None, 
         "sampler": sampler,
         "frontends": list(FRONTENDS),
         "cases": list(cases),
+        "data": "the reference data set, refitted" if reference else "simulated at the truth",
         "data_sets_requested": n_fits,
         "data_sets": reached,
         "seed": seed,
@@ -283,6 +287,9 @@ def main(argv=None) -> int:
                         help="cases (default: every built-in case)")
     parser.add_argument("--checks", nargs="+", default=list(KINDS), choices=KINDS)
     parser.add_argument("--sampler", default="nutpie")
+    parser.add_argument("--reference", action="store_true",
+                        help="refit each case's reference data set (as glmcheck check does) "
+                             "instead of simulating a new data set per fit")
     parser.add_argument("--chains", type=int, help=f"default {SETTINGS.chains}")
     parser.add_argument("--tune", type=int, help=f"default {SETTINGS.tune}")
     parser.add_argument("--draws", type=int, help=f"default {SETTINGS.draws}")
@@ -300,7 +307,7 @@ def main(argv=None) -> int:
              if getattr(args, k) is not None}
     report = run(args.cases, args.fits, args.seed, args.alpha, args.max_seconds, log,
                  settings=replace(SETTINGS, **given), explicit=frozenset(given),
-                 sampler=args.sampler, checks=tuple(args.checks))
+                 sampler=args.sampler, checks=tuple(args.checks), reference=args.reference)
     print(markdown(report))
     if args.json:
         with open(args.json, "w") as fh:

@@ -21,6 +21,8 @@ JSON-lines files under ``--out``, so a killed run resumes; ``--report`` writes t
     python benchmarks/power.py --stage fits --seeds 20
     python benchmarks/power.py --stage sims --sims 400              # coverage, every plant
     python benchmarks/power.py --stage sims --sims 4000 --kinds none # SBC, correct models + draws
+    python benchmarks/power.py --stage oldcov --cases linear        # the coverage check before
+    python benchmarks/power.py --stage costs                        # alone on the machine
     python benchmarks/power.py --report --markdown power-table.txt --json power.json
 """
 
@@ -30,6 +32,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import subprocess
 import sys
 import time
 import warnings
@@ -47,7 +50,8 @@ SBC_SEED = 1
 SBC_SIZE = 200
 COVERAGE_K = 20
 CHECK_VERDICTS = ("convergence", "exact", "recovery", "agreement")
-VERDICTS = (*CHECK_VERDICTS, "coverage", "check", "sbc", "baseline")
+VERDICTS = (*CHECK_VERDICTS, "coverage", "check", "sbc", "baseline", "coverage_before",
+            "check_before")
 
 
 def _append(path: Path, record: dict) -> None:
@@ -68,21 +72,26 @@ def _read(path: Path) -> list[dict]:
 
 
 # -- stage fits ---------------------------------------------------------------------------------
-def _verdicts(case, posts: dict, exact, truth, prior_var, reference, crit) -> dict:
+def _verdicts(posts: dict, exact, truth, prior_var, reference, crit) -> dict:
+    """The verdicts whose fits are in ``posts``: the check's on ``pymc`` (and ``bambi``), the
+    baseline check's on ``baseline``; each with its fit's seconds plus its own."""
     from glmcheck.baseline import compare_posterior
     from glmcheck.checks import check_agreement, check_convergence, check_exact, check_recovery
 
+    timed = {}
+    if "pymc" in posts:
+        post = posts["pymc"]
+        timed = {
+            "convergence": lambda: check_convergence(post),
+            "recovery": lambda: check_recovery(post, truth, prior_var),
+            "agreement": lambda: check_agreement(post, posts["bambi"]),
+        }
+        if exact is not None:
+            timed["exact"] = lambda: check_exact(post, exact)
+    if "baseline" in posts:
+        timed["baseline"] = lambda: compare_posterior(posts["baseline"], reference, crit=crit,
+                                                      alpha=0.01, k_total=5600)
     out = {}
-    post = posts["pymc"]
-    timed = {
-        "convergence": lambda: check_convergence(post),
-        "recovery": lambda: check_recovery(post, truth, prior_var),
-        "agreement": lambda: check_agreement(post, posts["bambi"]),
-        "baseline": lambda: compare_posterior(posts["baseline"], reference, crit=crit,
-                                              alpha=0.01, k_total=5600),
-    }
-    if exact is not None:
-        timed["exact"] = lambda: check_exact(post, exact)
     for name, run in timed.items():
         start = time.perf_counter()
         result = run()
@@ -93,64 +102,171 @@ def _verdicts(case, posts: dict, exact, truth, prior_var, reference, crit) -> di
     return out
 
 
+#: ``glmcheck check``'s default settings (a case's own fit settings win where it has them)
+CHECK_SETTINGS = dict(chains=4, tune=1000, draws=1000)
+#: where each stage of fits keeps its records
+FIT_STAGES = {"fits": ("pymc", "bambi"), "baseline": ("baseline",)}
+
+
 def stage_fits(cases, seeds: int, out: Path, kinds) -> None:
+    """The check's fits (``fits/``) and the baseline check's (``baseline/``) of every plant."""
     from glmcheck.baseline import check_settings, load_reference
     from glmcheck.cases import get_case
-    from glmcheck.fitters import make_fitter
+    from glmcheck.fitters import FitSettings, make_fitter
     from glmcheck.frontends import build
     from glmcheck.runner import FitRequest
     from glmcheck.stats.multiplicity import bonferroni_z
 
     crit = bonferroni_z(0.01, 5600)
-    (out / "fits").mkdir(parents=True, exist_ok=True)
+    for stage in FIT_STAGES:
+        (out / stage).mkdir(parents=True, exist_ok=True)
     for case_name in cases:
         base = get_case(case_name)
         reference = load_reference(base)
-        settings = FitRequest().settings_for(base)
+        settings = FitRequest(settings=FitSettings(**CHECK_SETTINGS)).settings_for(base)
         bsettings = check_settings(base)
         prior_var = base.prior_variance()
         truth = dict(base.true_params)
-        plants = [p for p in P.catalogue([case_name]) if p.kind in kinds or p.kind == "none"]
-        fitted = {}  # the correct model's fits, for the errors of the draws
+        plants = [p for p in P.catalogue([case_name])
+                  if (p.kind in kinds or p.kind == "none") and p.kind != "stale"]
+
+        def missing(plant) -> dict[str, set[int]]:
+            return {stage: set(range(seeds)) - {r["seed"] for r in _read(
+                out / stage / f"{plant.name}.jsonl")} for stage in FIT_STAGES}
+
+        def write(plant, s, posts, exact, stages):
+            result = _verdicts({k: v for k, v in posts.items()
+                                if any(k in FIT_STAGES[st] for st in stages)},
+                               exact, truth, prior_var, reference, crit)
+            for stage in stages:
+                keep = {k: v for k, v in result.items()
+                        if (k == "baseline") == (stage == "baseline")}
+                _append(out / stage / f"{plant.name}.jsonl", {"seed": s, **keep})
+
+        # the correct model's fits serve the errors of the draws too
+        draw_plants = [p for p in plants if p.kind in P.DRAW_KINDS]
         for plant in plants:
-            if plant.kind == "stale":
-                continue  # one fit per verdict: nothing stale to keep
-            path = out / "fits" / f"{plant.name}.jsonl"
-            done = {r["seed"] for r in _read(path)}
             if plant.kind in P.DRAW_KINDS:
-                todo = [s for s in range(seeds) if s not in done]
-                for s in todo:
-                    posts = {k: P.plant_draws(v, plant.kind, plant.size)
-                             for k, v in fitted[s].items()}
-                    _append(path, {"seed": s, **_verdicts(
-                        base, posts, fitted["exact"], truth, prior_var, reference, crit)})
                 continue
-            todo = [s for s in range(seeds) if s not in done]
-            if not todo and plant.kind != "none":
+            needs = missing(plant)
+            if plant.kind == "none":
+                for other in draw_plants:
+                    for stage, todo in missing(other).items():
+                        needs[stage] |= todo
+            if not any(needs.values()):
                 continue
             case = plant.planted_case()
             data = case.reference_data()
             exact = base.exact_posterior(data)
             pymc = make_fitter("nutpie", build(case, "pymc", data), settings)
             bambi = None
-            if plant.kind in ("none", "simulator"):
+            if plant.kind in ("none", "simulator") and needs["fits"]:
                 bambi = make_fitter("nutpie", build(case, "bambi", data), settings)
-            for s in range(seeds):
-                if s in done and plant.kind != "none":
-                    continue
-                posts = {"pymc": pymc.fit(seed=SEED + s),
-                         "baseline": pymc.fit(reference.data[case.response].to_numpy(),
-                                              seed=SEED + s, settings=bsettings)}
-                posts["bambi"] = (bambi.fit(seed=SEED + s) if bambi is not None
-                                  else fitted[s]["bambi"])
+            for s in sorted(needs["fits"] | needs["baseline"]):
+                posts = {}
+                if s in needs["fits"]:
+                    posts["pymc"] = pymc.fit(seed=SEED + s)
+                    posts["bambi"] = (bambi.fit(seed=SEED + s) if bambi is not None
+                                      else None)
+                if s in needs["baseline"]:
+                    posts["baseline"] = pymc.fit(reference.data[case.response].to_numpy(),
+                                                 seed=SEED + s, settings=bsettings)
                 if plant.kind == "none":
-                    fitted[s] = posts
-                    fitted["exact"] = exact
-                    if s in done:
-                        continue
-                _append(path, {"seed": s, **_verdicts(base, posts, exact, truth, prior_var,
-                                                      reference, crit)})
+                    for other in draw_plants:
+                        todo = missing(other)
+                        stages = [st for st in FIT_STAGES if s in todo[st]]
+                        if stages:
+                            write(other, s, {k: P.plant_draws(v, other.kind, other.size)
+                                             for k, v in posts.items()}, exact, stages)
+                elif "pymc" in posts and posts["bambi"] is None:
+                    posts["bambi"] = _null_bambi(case_name, s, data, settings)
+                stages = [st for st in FIT_STAGES if s in missing(plant)[st]]
+                if stages:
+                    write(plant, s, posts, exact, stages)
             print(f"fits: {plant.name} done", flush=True)
+
+
+_NULL_BAMBI: dict = {}
+
+
+def _null_bambi(case_name: str, s: int, data, settings):
+    """The correct Bambi model's fit of the reference data at seed s (compiled once)."""
+    from glmcheck.cases import get_case
+    from glmcheck.fitters import make_fitter
+    from glmcheck.frontends import build
+
+    if case_name not in _NULL_BAMBI:
+        _NULL_BAMBI.clear()
+        _NULL_BAMBI[case_name] = make_fitter(
+            "nutpie", build(get_case(case_name), "bambi", data), settings)
+    return _NULL_BAMBI[case_name].fit(seed=SEED + s)
+
+
+# -- the coverage check before this version, for comparison -------------------------------------
+def old_coverage_failed(posteriors, truth, alpha: float = 1e-4, prob: float = 0.9) -> bool:
+    """The coverage check glmcheck had until 2026-12-02: central 90 % intervals over K data
+    sets simulated at the case's fixed true parameters, each element failing when P(X <=
+    covered | K, 0.9) <= alpha / elements (one-sided binomial)."""
+    from scipy import stats
+
+    from glmcheck.checks.recovery import covered, truth_elements
+
+    true = truth_elements(truth, posteriors[0])
+    hits = dict.fromkeys(true, 0)
+    for post in posteriors:
+        for label, inside in covered(post, true, prob).items():
+            hits[label] += inside
+    level = alpha / len(true)
+    return any(stats.binom.cdf(k, len(posteriors), prob) <= level for k in hits.values())
+
+
+def stage_old_coverage(cases, seeds: int, out: Path, kinds, k_sets: int = COVERAGE_K) -> None:
+    """The old coverage check of every plant that changes fits (and, from the correct model's
+    fits, of the errors of the draws), as ``glmcheck check --seed 8927 + s`` ran it."""
+    from glmcheck.cases import get_case
+    from glmcheck.fitters import FitSettings, make_fitter
+    from glmcheck.frontends import build
+    from glmcheck.runner import FitRequest
+
+    (out / "oldcov").mkdir(parents=True, exist_ok=True)
+    for case_name in cases:
+        base = get_case(case_name)
+        settings = FitRequest(settings=FitSettings(**CHECK_SETTINGS)).settings_for(base)
+        truth = dict(base.true_params)
+        plants = [p for p in P.catalogue([case_name]) if p.kind in kinds or p.kind == "none"]
+        draw_plants = [p for p in plants if p.kind in P.DRAW_KINDS]
+        for plant in plants:
+            if plant.kind in P.DRAW_KINDS:
+                continue
+            path = out / "oldcov" / f"{plant.name}.jsonl"
+            done = {r["seed"] for r in _read(path)}
+            if len(done) >= seeds:
+                continue
+            case = plant.planted_case()
+            data = case.reference_data()
+            cls = (P.planted_fitter("stale", plant.size) if plant.kind == "stale" else None)
+            spec = build(case, "pymc", data)
+            fitter = cls(spec, settings) if cls else make_fitter("nutpie", spec, settings)
+            design = data[list(case.predictors)]
+            for s in range(seeds):
+                if s in done:
+                    continue
+                fitter.__dict__.pop("_previous", None)
+                rng = np.random.default_rng(SEED + s)
+                posts, seconds = [], 0.0
+                for k in range(k_sets):
+                    post = fitter.fit(case.simulate(truth, design, rng), seed=SEED + s + 1 + k)
+                    seconds += post.timing.fit
+                    posts.append(post)
+                _append(path, {"seed": s, "failed": old_coverage_failed(posts, truth),
+                               "seconds": seconds})
+                if plant.kind == "none":
+                    for other in draw_plants:
+                        _append(out / "oldcov" / f"{other.name}.jsonl", {
+                            "seed": s, "seconds": seconds, "failed": old_coverage_failed(
+                                [P.plant_draws(p, other.kind, other.size) for p in posts],
+                                truth)})
+            print(f"old coverage: {plant.name} done", flush=True)
 
 
 # -- stage sims ---------------------------------------------------------------------------------
@@ -234,6 +350,74 @@ def stage_sims(cases, n_sims: int, out: Path, kinds, workers: int) -> None:
                   flush=True)
 
 
+# -- costs, on a quiet machine --------------------------------------------------------------------
+def stage_costs(cases, out: Path, repeats: int = 3) -> None:
+    """What each default verdict of the correct model costs as its command pays it: the
+    check's fits with their chains on every core, coverage in the check's process, SBC on 2
+    worker processes (start-up included), the baseline check's fit. Medians of ``repeats``;
+    run it with nothing else on the machine."""
+    import tempfile
+
+    from glmcheck.baseline import check_settings, load_reference
+    from glmcheck.cases import get_case
+    from glmcheck.checks import check_agreement, check_convergence, check_exact, check_recovery
+    from glmcheck.fitters import FitSettings, make_fitter
+    from glmcheck.frontends import build
+    from glmcheck.results import summarize
+    from glmcheck.runner import CheckRequest, FitOutcome, FitRequest, _coverage
+    path = out / "costs.json"
+    costs = json.loads(path.read_text()) if path.exists() else {}
+    for case_name in cases:
+        if case_name in costs:
+            continue
+        case = get_case(case_name)
+        data = case.reference_data()
+        settings = FitRequest(settings=FitSettings(**CHECK_SETTINGS)).settings_for(case)
+        fitters = {fe: make_fitter("nutpie", build(case, fe, data), settings)
+                   for fe in ("pymc", "bambi")}
+        exact = case.exact_posterior(data)
+        reference = load_reference(case)
+        times = defaultdict(list)
+        for r in range(repeats):
+            posts = {}
+            for fe, fitter in fitters.items():
+                start = time.perf_counter()
+                posts[fe] = fitter.fit(seed=SEED + r)
+                times["fit"].append(time.perf_counter() - start)
+            post = posts["pymc"]
+            for name, run in (("convergence", lambda: check_convergence(post)),
+                              ("recovery", lambda: check_recovery(post, case.true_params)),
+                              ("agreement", lambda: check_agreement(post, posts["bambi"])),
+                              ("exact", lambda: exact and check_exact(post, exact))):
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+            outcome = FitOutcome(case=case, data=data, truth=dict(case.true_params),
+                                 spec=fitters["pymc"].spec, fitter=fitters["pymc"],
+                                 posterior=post, result=summarize(post, {}))
+            start = time.perf_counter()
+            list(_coverage(CheckRequest(cases=[case], seed=SEED + r), outcome,
+                           lambda *a: None))
+            times["coverage"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            fitters["pymc"].fit(reference.data[case.response].to_numpy(), seed=SEED + r,
+                                settings=check_settings(case))
+            times["baseline"].append(time.perf_counter() - start)
+        with tempfile.TemporaryDirectory() as tmp:  # the command, in a fresh process
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "glmcheck", "sbc", "-c", case_name, "-f",
+                            "pymc", "-n", str(SBC_SIZE), "--stores", tmp, "--out", tmp,
+                            "--no-figures"], check=False, capture_output=True)
+            wall = time.perf_counter() - start
+            record = json.loads(next(Path(tmp).glob("run-*/results.json")).read_text())
+        entry = {k: float(np.median(v)) for k, v in times.items()}
+        entry.update(sbc=wall, sbc_startup=wall - record["timings"]["loop_s"],
+                     compile=fitters["pymc"].compile_seconds)
+        costs[case_name] = entry
+        path.write_text(json.dumps(costs, indent=1) + "\n")
+        print(f"costs: {case_name} {entry}", flush=True)
+
+
 # -- report -------------------------------------------------------------------------------------
 def _interval(k: int, n: int) -> tuple[float, float]:
     from glmcheck.stats.multiplicity import beta_interval
@@ -304,6 +488,7 @@ def collect(out: Path, cases, seeds: int, k: int = COVERAGE_K, n_sbc: int = SBC_
         null_sims = _read(out / "sims" / f"{case}__none.jsonl")
         for plant in plants:
             fits = _read(out / "fits" / f"{plant.name}.jsonl")[:seeds]
+            fits += _read(out / "baseline" / f"{plant.name}.jsonl")[:seeds]
             row = {v: [r[v] for r in fits if v in r] for v in (*CHECK_VERDICTS, "baseline")}
             if plant.kind in P.DRAW_KINDS:
                 sims, variant = null_sims, plant.name
@@ -314,16 +499,19 @@ def collect(out: Path, cases, seeds: int, k: int = COVERAGE_K, n_sbc: int = SBC_
             row["sbc"] = _sbc_groups(sims, variant, n_sbc, case=case)
             if plant.kind == "stale":  # the check's own fits are first fits: nothing is stale
                 row.update({v: "n/a" for v in (*CHECK_VERDICTS, "baseline")})
-            combined = []
+            row["coverage_before"] = _read(out / "oldcov" / f"{plant.name}.jsonl")[:seeds]
             per_fit = [row[v] for v in CHECK_VERDICTS if isinstance(row[v], list) and row[v]]
-            if plant.kind == "stale":
-                combined = row["coverage"]
-            else:
-                for s in range(min([len(row["coverage"])] + [len(v) for v in per_fit])):
-                    parts = [v[s] for v in per_fit] + [row["coverage"][s]]
-                    combined.append({"failed": any(p["failed"] for p in parts),
-                                     "seconds": sum(p["seconds"] for p in parts)})
-            row["check"] = combined
+            for name, cover in (("check", row["coverage"]), ("check_before",
+                                                             row["coverage_before"])):
+                combined = []
+                if plant.kind == "stale":
+                    combined = cover
+                elif cover:
+                    for s in range(min([len(cover)] + [len(v) for v in per_fit])):
+                        parts = [v[s] for v in per_fit] + [cover[s]]
+                        combined.append({"failed": any(p["failed"] for p in parts),
+                                         "seconds": sum(p["seconds"] for p in parts)})
+                row[name] = combined
             table[plant.name] = {"plant": plant, **row}
     return table
 
@@ -355,8 +543,13 @@ def _cell(runs) -> str:
     return f"{k}/{len(runs)}"
 
 
-def markdown(table: dict, cases) -> str:
-    """One row per kind and size; each cell the detections per case, in the order of ``cases``."""
+def markdown(table: dict, cases, seeds: int = 20) -> str:
+    """One row per kind and size; each cell the detections per case, in the order of ``cases``
+    (a bare count is out of ``seeds`` runs; ``·``: the kind does not apply to the case)."""
+    def cell(runs) -> str:
+        text = _cell(runs)
+        return text[:-len(f"/{seeds}")] if text.endswith(f"/{seeds}") else text
+
     lines = ["| error | size | " + " | ".join(VERDICTS) + " |",
              "|---|---|" + "---|" * len(VERDICTS)]
     rows = defaultdict(dict)
@@ -368,25 +561,40 @@ def markdown(table: dict, cases) -> str:
         if key not in rows:
             continue
         kind, size = key
-        cells = []
-        for verdict in VERDICTS:
-            cells.append(" · ".join(
-                _cell(rows[key][c][verdict]) if c in rows[key] else "·" for c in cases))
+        cells = [" ".join(cell(rows[key][c][verdict]) if c in rows[key] else "·" for c in cases)
+                 for verdict in VERDICTS]
         label = "none (false alarms)" if kind == "none" else kind
-        meaning = "" if kind == "none" else P.MEANING[kind].format(f"{size:g}")
-        lines.append(f"| {label} | {meaning} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | {'' if kind == 'none' else f'{size:g}'} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def costs(table: dict, cases) -> str:
-    lines = ["| verdict | " + " | ".join(cases) + " |", "|---|" + "---|" * len(cases)]
-    for verdict in VERDICTS:
+def costs(out: Path, cases) -> str:
+    """The cost table of ``--stage costs`` (seconds, medians, quiet machine)."""
+    path = out / "costs.json"
+    if not path.exists():
+        return "(run --stage costs on a quiet machine)"
+    data = json.loads(path.read_text())
+    rows = [("compile (once per case × frontend)", "compile"), ("a check fit (4 chains)", "fit"),
+            ("convergence", "convergence"), ("exact", "exact"), ("recovery", "recovery"),
+            ("agreement", "agreement"), ("coverage (K = 20)", "coverage"),
+            ("baseline check fit (4 × 4000 draws)", "baseline"),
+            ("glmcheck sbc, 200 simulations (start-up: imports, compile, workers)", "sbc")]
+    lines = ["| | " + " | ".join(c for c in cases if c in data) + " |",
+             "|---|" + "---|" * sum(c in data for c in cases)]
+    for title, key in rows:
         cells = []
         for case in cases:
-            runs = table.get(f"{case}__none", {}).get(verdict) or []
-            secs = [r["seconds"] for r in runs] if isinstance(runs, list) else []
-            cells.append(f"{np.median(secs):.2f} s" if secs else "—")
-        lines.append(f"| {verdict} | " + " | ".join(cells) + " |")
+            if case not in data:
+                continue
+            value = data[case].get(key)
+            if key == "exact" and case not in ("linear", "polynomial"):
+                cells.append("—")
+            elif key == "sbc":
+                cells.append(f"{value:.1f} s ({data[case]['sbc_startup']:.1f} s)")
+            else:
+                cells.append(f"{value:.2f} s" if value is not None else "—")
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -425,6 +633,41 @@ def sizes_table(out: Path, cases, seeds: int) -> str:
     return "\n".join(lines)
 
 
+def null_table(out: Path, cases) -> str:
+    """False alarms of coverage and SBC on the correct models' simulations: failures at the
+    default alpha and at looser ones (where a rate can be measured), over disjoint groups."""
+    from glmcheck.checks import check_coverage
+    from glmcheck.sbc import SBCConfig, SBCRun, analyse
+
+    loose = (0.1, 0.01, 0.001)
+    lines = ["| case | simulations | coverage runs (K = 20) | fail at α = " +
+             " / ".join(f"{a:g}" for a in loose) + " | at 1e-4 | SBC runs (200) | fail at "
+             "α = 0.1 / 0.01 |", "|---|---|---|---|---|---|---|"]
+    for case in cases:
+        recs = {r["index"]: r["variants"]["none"] for r in _read(out / "sims" / f"{case}__none.jsonl")}
+        n = max((i for i in range(len(recs) + 1) if all(j in recs for j in range(i))), default=0)
+        groups = [[recs[j] for j in range(g * COVERAGE_K, (g + 1) * COVERAGE_K)]
+                  for g in range(n // COVERAGE_K)]
+        cov = {a: sum(not check_coverage(grp, case=case, frontend="pymc", sampler="nutpie",
+                                         seed=SBC_SEED + g, alpha=a).passed
+                      for g, grp in enumerate(groups)) for a in (*loose, 1e-4)}
+        sbc = {}
+        for a in (0.1, 0.01):
+            fails = 0
+            for g in range(n // SBC_SIZE):
+                run = SBCRun(config=SBCConfig(case=case, seed=SBC_SEED + g), computed=0,
+                             seconds=0, records=[recs[j] for j in range(g * SBC_SIZE,
+                                                                      (g + 1) * SBC_SIZE)])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fails += not analyse(run, alpha=a)[0].passed
+            sbc[a] = fails
+        lines.append(f"| {case} | {n} | {len(groups)} | "
+                     + " / ".join(str(cov[a]) for a in loose) + f" | {cov[1e-4]} | "
+                     f"{n // SBC_SIZE} | {sbc[0.1]} / {sbc[0.01]} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(P.CASES))
@@ -433,7 +676,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--sims", type=int, default=COVERAGE_K * 20,
                         help="simulations per pool (400: coverage; 4000: SBC at 200 × 20 seeds)")
-    parser.add_argument("--stage", choices=("fits", "sims"), action="append", default=[])
+    parser.add_argument("--stage", choices=("fits", "sims", "oldcov", "costs"), action="append",
+                        default=[])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=Path("power-out"))
     parser.add_argument("--report", action="store_true")
@@ -448,14 +692,20 @@ def main(argv=None) -> int:
     warnings.simplefilter("ignore")
     if "fits" in args.stage:
         stage_fits(cases, args.seeds, args.out, kinds)
+    if "costs" in args.stage:
+        stage_costs(cases, args.out)
+    if "oldcov" in args.stage:
+        stage_old_coverage(cases, args.seeds, args.out, kinds)
     if "sims" in args.stage:
         stage_sims(cases, args.sims, args.out, kinds, args.workers)
     if args.report:
         table = collect(args.out, cases, args.seeds)
         text = ("Detections per case (" + ", ".join(cases) + "), out of the seeds run\n\n"
-                + markdown(table, cases) + "\n\nMedian cost of one verdict (seconds of fitting "
-                "and checking, one process; correct model)\n\n" + costs(table, cases)
-                + "\n\nSizes of coverage and SBC\n\n" + sizes_table(args.out, cases, args.seeds))
+                + markdown(table, cases) + "\n\nWhat each verdict costs (medians, quiet "
+                "machine; correct model)\n\n" + costs(args.out, cases)
+                + "\n\nSizes of coverage and SBC\n\n" + sizes_table(args.out, cases, args.seeds)
+                + "\n\nFalse alarms of coverage and SBC (correct models)\n\n"
+                + null_table(args.out, cases))
         print(text)
         if args.json:
             args.json.write_text(json.dumps(summary(table), indent=1) + "\n")
