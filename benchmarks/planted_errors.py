@@ -267,7 +267,7 @@ def _poisson(base):
                 slope = pm.Normal("slope", 0.0, sigma=self.coef_sd * self.knob("prior", 1))
                 eta = intercept + slope * x
                 mix = self.knob("link", 0)
-                mu = (1 - mix) * pm.math.exp(eta) + mix * pm.math.softplus(eta)
+                mu = (1 - mix) * pm.math.exp(eta) + mix * pm.math.log1pexp(eta)  # softplus
                 _observe(pm, pm.Poisson, self.knob("likelihood", 1),
                          data["y"].to_numpy(np.int64), mu=mu)
             return model
