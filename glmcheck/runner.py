@@ -309,7 +309,8 @@ def _coverage(request: CheckRequest, outcome: FitOutcome, say) -> Iterator:
 
     case, result, fitter = outcome.case, outcome.result, outcome.fitter
     say(result.label, f"coverage over {request.coverage_sets} prior simulations")
-    settings = FitSettings(**DEFAULT_FIT)
+    # SBC's settings where the compiled model can refit with them; else the fit's own
+    settings = FitSettings(**DEFAULT_FIT) if fitter.refit_settings else None
     design = case.design()
     sims, labels = [], None
     for k in range(request.coverage_sets):

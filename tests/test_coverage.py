@@ -93,3 +93,23 @@ def test_simulations_that_could_not_be_ranked():
 def test_the_verdict_is_the_same_for_the_same_seed():
     sims = simulations(seed=3)
     assert cover(sims, seed=5).to_dict() == cover(sims, seed=5).to_dict()
+
+
+def test_coverage_refits_at_sbc_settings_only_where_the_sampler_can():
+    """nutpie and PyMC's NUTS refit one compiled model with SBC's 2 chains; a sampler whose
+    compiled program fixes its settings (JAX) or a user's sampler keeps the fit's own, and
+    asking it for others is refused, not silently ignored."""
+    from glmcheck.errors import UsageError
+    from glmcheck.fitters import Fitter, FitSettings, get_fitter
+
+    assert get_fitter("nutpie").refit_settings and get_fitter("pymc").refit_settings
+    assert not Fitter.refit_settings
+
+    class Fixed(Fitter):
+        def _compile(self):
+            pass
+
+    fixed = Fixed.__new__(Fixed)
+    fixed.settings = FitSettings()
+    with pytest.raises(UsageError, match="settings it was compiled for"):
+        fixed.fit(None, seed=0, settings=FitSettings(chains=3))

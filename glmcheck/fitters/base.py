@@ -121,6 +121,10 @@ class Fitter:
     #: local workers then share one compile). False where the sampler's runtime keeps threads
     #: or state a fork breaks (JAX), and for a user's sampler unless it says so.
     fork_safe: ClassVar[bool] = False
+    #: Whether :meth:`fit` may run one fit with other settings (``settings=``: chains, warm-up,
+    #: draws) on the model compiled for these. False where the compiled program fixes them
+    #: (JAX traces the number of chains and draws), and for a user's sampler unless it says so.
+    refit_settings: ClassVar[bool] = False
     #: Threads to run the chains of one fit on, where the sampler can choose; None: one per
     #: chain up to the CPU count. SBC sets it so its workers' threads fill the cores exactly.
     threads: int | None = None
@@ -157,6 +161,9 @@ class Fitter:
         ``settings`` instead of the fitter's own for this fit only (the compiled model is the
         same: chains, warm-up and draws are settings of sampling, not of the model)."""
         if settings is not None and settings != self.settings:
+            if not self.refit_settings:
+                raise UsageError(f"sampler {self.name!r} fits with the settings it was compiled "
+                                 "for; compile another fitter for other settings")
             own, self.settings = self.settings, settings
             try:
                 return self.fit(y, seed=seed)

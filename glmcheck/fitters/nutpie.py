@@ -64,6 +64,7 @@ class NutpieFitter(Fitter):
     max_tree_depth = MAX_TREE_DEPTH
     #: nutpie's threads live for one ``sample`` call: a process may fork between fits
     fork_safe = True
+    refit_settings = True
     #: why this fitter's raw traces cannot be read (:class:`TraceFormatError`); None: they can
     trace_format_error: str | None = None
 

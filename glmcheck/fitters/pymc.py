@@ -33,6 +33,7 @@ class PymcFitter(Fitter):
     max_tree_depth = MAX_TREE_DEPTH
     #: chains run one after another in this process, no threads: safe to fork after compiling
     fork_safe = True
+    refit_settings = True
 
     def _compile(self) -> None:
         import pymc as pm
