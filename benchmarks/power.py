@@ -426,8 +426,10 @@ def _interval(k: int, n: int) -> tuple[float, float]:
 
 
 def _coverage_groups(records: list[dict], variant: str, k: int = COVERAGE_K, *,
-                     case: str) -> list[dict]:
-    from glmcheck.checks import check_coverage
+                     case: str, alpha: float | None = None) -> list[dict]:
+    """The coverage check's verdict on disjoint groups of ``k`` simulations (at ``alpha``, or
+    its default)."""
+    from glmcheck.checks import ALPHA, check_coverage
 
     by_index = {r["index"]: r["variants"][variant] for r in records if variant in r["variants"]}
     seconds = {r["index"]: r["seconds"] for r in records}
@@ -437,13 +439,15 @@ def _coverage_groups(records: list[dict], variant: str, k: int = COVERAGE_K, *,
         if not all(i in by_index for i in idx):
             break
         result = check_coverage([by_index[i] for i in idx], case=case, frontend="pymc",
-                                sampler="nutpie", seed=SBC_SEED + g)
+                                sampler="nutpie", seed=SBC_SEED + g,
+                                alpha=ALPHA if alpha is None else alpha)
         out.append({"failed": not result.passed, "seconds": sum(seconds[i] for i in idx)})
     return out
 
 
 def _sbc_groups(records: list[dict], variant: str, n: int, case: str, *,
-                looks: tuple[int, ...] = (), moments: bool = False) -> list[dict]:
+                looks: tuple[int, ...] = (), moments: bool = False,
+                family: float | None = None) -> list[dict]:
     """SBC's verdict on disjoint groups of ``n`` simulations. ``looks``: a sequential design
     that stops at the first look (a prefix of the group) whose verdict fails at alpha / len(looks)
     (Bonferroni over looks keeps the family rate); ``moments``: the ECDF verdict at alpha / 2 or
@@ -459,7 +463,8 @@ def _sbc_groups(records: list[dict], variant: str, n: int, case: str, *,
             break
         recs = [{**by_index[i]["variants"][variant], "seconds": by_index[i]["seconds"]}
                 for i in idx]
-        alpha = SBC_ALPHA / (len(looks) or 1) / (2 if moments else 1)
+        alpha = (SBC_ALPHA if family is None else family) / (len(looks) or 1) / (
+            2 if moments else 1)
         failed, used = False, n
         for look in looks or (n,):
             with warnings.catch_warnings():
@@ -636,35 +641,22 @@ def sizes_table(out: Path, cases, seeds: int) -> str:
 def null_table(out: Path, cases) -> str:
     """False alarms of coverage and SBC on the correct models' simulations: failures at the
     default alpha and at looser ones (where a rate can be measured), over disjoint groups."""
-    from glmcheck.checks import check_coverage
-    from glmcheck.sbc import SBCConfig, SBCRun, analyse
-
     loose = (0.1, 0.01, 0.001)
     lines = ["| case | simulations | coverage runs (K = 20) | fail at α = " +
              " / ".join(f"{a:g}" for a in loose) + " | at 1e-4 | SBC runs (200) | fail at "
              "α = 0.1 / 0.01 |", "|---|---|---|---|---|---|---|"]
     for case in cases:
-        recs = {r["index"]: r["variants"]["none"] for r in _read(out / "sims" / f"{case}__none.jsonl")}
-        n = max((i for i in range(len(recs) + 1) if all(j in recs for j in range(i))), default=0)
-        groups = [[recs[j] for j in range(g * COVERAGE_K, (g + 1) * COVERAGE_K)]
-                  for g in range(n // COVERAGE_K)]
-        cov = {a: sum(not check_coverage(grp, case=case, frontend="pymc", sampler="nutpie",
-                                         seed=SBC_SEED + g, alpha=a).passed
-                      for g, grp in enumerate(groups)) for a in (*loose, 1e-4)}
-        sbc = {}
-        for a in (0.1, 0.01):
-            fails = 0
-            for g in range(n // SBC_SIZE):
-                run = SBCRun(config=SBCConfig(case=case, seed=SBC_SEED + g), computed=0,
-                             seconds=0, records=[recs[j] for j in range(g * SBC_SIZE,
-                                                                      (g + 1) * SBC_SIZE)])
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fails += not analyse(run, alpha=a)[0].passed
-            sbc[a] = fails
-        lines.append(f"| {case} | {n} | {len(groups)} | "
-                     + " / ".join(str(cov[a]) for a in loose) + f" | {cov[1e-4]} | "
-                     f"{n // SBC_SIZE} | {sbc[0.1]} / {sbc[0.01]} |")
+        records = _read(out / "sims" / f"{case}__none.jsonl")
+        cov = {a: _coverage_groups(records, "none", case=case, alpha=a)
+               for a in (*loose, 1e-4)}
+        sbc = {a: _sbc_groups(records, "none", SBC_SIZE, case, family=a) for a in (0.1, 0.01)}
+        def failures(runs):
+            return sum(r["failed"] for r in runs)
+
+        lines.append(f"| {case} | {len(records)} | {len(cov[0.1])} | "
+                     + " / ".join(str(failures(cov[a])) for a in loose)
+                     + f" | {failures(cov[1e-4])} | {len(sbc[0.1])} | "
+                     f"{failures(sbc[0.1])} / {failures(sbc[0.01])} |")
     return "\n".join(lines)
 
 

@@ -497,7 +497,8 @@ def _max_rhat(draws: dict[str, np.ndarray]) -> float | None:
     return float(values.max())
 
 
-def _converged(record: dict) -> bool:
+def converged(record: dict) -> bool:
+    """Whether a simulation's fit passed SBC's convergence gate (R-hat, divergences)."""
     rhat = record.get("max_rhat")
     return (not record.get("divergences") and rhat is not None and math.isfinite(rhat)
             and rhat <= RHAT_MAX)
@@ -763,7 +764,7 @@ def analyse(run: SBCRun, *, alpha: float = SBC_ALPHA) -> tuple[CheckResult, dict
         alpha = family / len(run.looks)
     ok = [r for r in records if r.get("ok")]
     failed = len(records) - len(ok)
-    unconverged = sum(1 for r in ok if not _converged(r))
+    unconverged = sum(1 for r in ok if not converged(r))
     problems = []
     if failed > MAX_FAILED * len(records):
         first = next(str(r.get("error", "")) for r in records if not r.get("ok"))

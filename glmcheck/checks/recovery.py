@@ -111,6 +111,7 @@ def check_coverage(
     not follow the data). p = 2·min of the two; Bonferroni over the quantities at ``alpha``.
     More than :data:`MAX_FAILED` of the simulations not ranked also fails.
     """
+    from glmcheck.sbc import converged
     from glmcheck.stats.sbc import pit
 
     if not simulations:
@@ -150,8 +151,7 @@ def check_coverage(
                      "passed": bool(p > level)})
     failing = [r for r in rows if not r["passed"]]
     worst = min(rows, key=lambda r: r["p"])
-    unconverged = sum(1 for s in ok if s.get("divergences") or not (
-        s.get("max_rhat") is not None and s["max_rhat"] <= 1.01))
+    unconverged = sum(1 for s in ok if not converged(s))
     tail = f"; {unconverged} of {len(ok)} fits unconverged" if unconverged else ""
     if failing:
         message = (f"{len(failing)} of {len(rows)} quantities miscalibrated; worst "
