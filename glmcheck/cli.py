@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_check_options(check, coverage=20)
     check.add_argument("--out", "-o", type=Path, default=Path("glmcheck-out"),
                        help="output folder for results.json (a new run-NNN inside)")
+    check.add_argument("--figures", action="store_true",
+                       help="also draw each case's data and each fit's trace and regression "
+                            "lines, for the report")
     check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
     sbc = sub.add_parser(
@@ -312,7 +315,7 @@ def _cmd_run(args) -> int:
 def _cmd_check(args) -> int:
     from glmcheck.cases import BUILTIN
 
-    return _execute(args, command="check", defaults=BUILTIN, figures=False)
+    return _execute(args, command="check", defaults=BUILTIN, figures=args.figures)
 
 
 def _execute(args, *, command: str, defaults: tuple[str, ...], figures: bool) -> int:
@@ -543,6 +546,7 @@ def _cmd_sbc(args) -> int:
             plots.sbc_figure(bands, f"SBC: {result.subject} ({len(outcome.run.records)} "
                              "simulations)", run_dir / name)
             figures[name] = run_dir / name
+            result.details["figure"] = name  # the report puts it beside its verdict
     code = worst_exit(
         EXIT_OK if all(r.passed for r in results) else EXIT_FAILED,
         *(o.error.exit_code for o in broken),
@@ -599,6 +603,8 @@ _COMMAND_MODULES = {
     "baseline": "glmcheck.baseline_cli",
     "compare": "glmcheck.comparison",
     "bench": "glmcheck.bench_cli",
+    "validate": "glmcheck.validate",
+    "report": "glmcheck.reporting",
 }
 
 

@@ -1,0 +1,156 @@
+"""Profiles: named sets of settings, one registry behind ``glmcheck validate --profile`` and the
+pytest plugin's ``--glmcheck-profile``.
+
+A profile says what each verdict covers: the cases, frontends and samplers the checks fit, the
+configurations and size of SBC, the samplers and routes of the baseline check, and whether
+benchmarks run. ``glmcheck validate`` turns a profile into the commands it runs
+(:meth:`Profile.steps`); the plugin uses its samplers, routes and SBC size for a user's own
+cases. Every profile is checked when it is made; the registry is plain data, cheap to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Profile", "PROFILES", "get_profile", "SAMPLER_NAMES", "FRONTEND_NAMES",
+           "ROUTE_NAMES", "Step"]
+
+#: the built-in samplers (``glmcheck.fitters.SAMPLERS``), the frontends and the routes, named
+#: here so that reading the registry imports nothing heavy (a test keeps them equal)
+SAMPLER_NAMES = ("nutpie", "pymc", "numpyro", "blackjax")
+FRONTEND_NAMES = ("pymc", "bambi")
+ROUTE_NAMES = ("compiled", "public")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command a profile runs: its name (the folder of its record) and its arguments."""
+
+    name: str
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """What one profile runs. ``cases=None`` is the whole built-in zoo."""
+
+    name: str
+    purpose: str
+    #: the time it must fit in on a 2-core machine, in minutes (None: no limit)
+    budget_minutes: int | None
+    #: cases of the checks and of the baseline check
+    cases: tuple[str, ...] | None
+    frontends: tuple[str, ...] = FRONTEND_NAMES
+    #: samplers of the baseline check (and of benchmarks)
+    samplers: tuple[str, ...]
+    #: samplers of the checks (None: the same as ``samplers``)
+    check_samplers: tuple[str, ...] | None = None
+    #: routes of the baseline check
+    routes: tuple[str, ...]
+    sbc_cases: tuple[str, ...] | None
+    sbc_frontends: tuple[str, ...]
+    sbc_samplers: tuple[str, ...]
+    simulations: int
+    bench: bool = False
+    #: draw the data, trace and regression-line figures of every check fit (for the report)
+    figures: bool = True
+    bench_args: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        def names(field_: str, allowed: tuple[str, ...], value) -> None:
+            if not isinstance(value, tuple) or not value or not all(v in allowed for v in value):
+                raise ValueError(f"profile {self.name!r}: {field_} must be a non-empty tuple of "
+                                 f"{', '.join(allowed)}, not {value!r}")
+
+        names("frontends", FRONTEND_NAMES, self.frontends)
+        names("sbc_frontends", FRONTEND_NAMES, self.sbc_frontends)
+        names("samplers", SAMPLER_NAMES, self.samplers)
+        if self.check_samplers is not None:
+            names("check_samplers", SAMPLER_NAMES, self.check_samplers)
+        names("sbc_samplers", SAMPLER_NAMES, self.sbc_samplers)
+        names("routes", ROUTE_NAMES, self.routes)
+        for key in ("cases", "sbc_cases"):
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, tuple) or not value
+                                      or not all(isinstance(v, str) and v for v in value)):
+                raise ValueError(f"profile {self.name!r}: {key} must be None (the zoo) or a "
+                                 f"non-empty tuple of case names, not {value!r}")
+        if isinstance(self.simulations, bool) or not isinstance(self.simulations, int) \
+                or self.simulations < 1:
+            raise ValueError(f"profile {self.name!r}: simulations must be >= 1, "
+                             f"not {self.simulations!r}")
+        if self.budget_minutes is not None and self.budget_minutes <= 0:
+            raise ValueError(f"profile {self.name!r}: budget_minutes must be > 0")
+
+    def steps(self, *, out: Path, samplers: tuple[str, ...] | None = None,
+              simulations: int | None = None, baselines: Path | None = None,
+              seed: int = 8927) -> list[Step]:
+        """The commands of this profile, each writing its record into ``out/<step>``;
+        ``samplers`` and ``simulations`` replace the profile's own."""
+        def listed(flag: str, values) -> list[str]:
+            return [] if values is None else [flag, ",".join(values)]
+
+        common = ["--seed", str(seed)]
+        check = ["check", *listed("--case", self.cases), *listed("--frontend", self.frontends),
+                 *listed("--sampler", samplers or self.check_samplers or self.samplers),
+                 *common, *(["--figures"] if self.figures else []), "--out", str(out / "check")]
+        sbc = ["sbc", *listed("--case", self.sbc_cases or ("all",)),
+               *listed("--frontend", self.sbc_frontends),
+               *listed("--sampler", samplers or self.sbc_samplers),
+               "--simulations", str(simulations or self.simulations), *common,
+               "--stores", str(out / "sbc-stores"), "--out", str(out / "sbc")]
+        baseline = ["baseline", "check", *listed("--case", self.cases),
+                    *listed("--frontend", self.frontends),
+                    *listed("--sampler", samplers or self.samplers),
+                    *listed("--route", self.routes), *common,
+                    *(["--baselines", str(baselines)] if baselines else []),
+                    "--out", str(out / "baseline")]
+        steps = [Step("check", tuple(check)), Step("sbc", tuple(sbc)),
+                 Step("baseline", tuple(baseline))]
+        if self.bench:
+            bench = ["bench", *listed("--case", self.cases or ("all",)),
+                     *listed("--frontend", self.frontends),
+                     *listed("--sampler", samplers or self.samplers),
+                     *listed("--route", self.routes), *self.bench_args,
+                     "--out", str(out / "bench")]
+            steps.append(Step("bench", tuple(bench)))
+        return steps
+
+
+#: the profiles, fastest first
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile(
+        name="quick", budget_minutes=5,
+        purpose="every pull request: two cases with nutpie, a small SBC, the baseline check "
+                "on the compile-once route",
+        cases=("linear", "logistic"), samplers=("nutpie",), routes=("compiled",),
+        sbc_cases=("linear",), sbc_frontends=("pymc",), sbc_samplers=("nutpie",),
+        simulations=100,
+    ),
+    Profile(
+        name="ci", budget_minutes=20,
+        purpose="the main branch: the whole zoo; the checks with nutpie, the baseline check "
+                "with nutpie and PyMC's NUTS on both routes; SBC at its default size",
+        cases=None, samplers=("nutpie", "pymc"), check_samplers=("nutpie",), routes=ROUTE_NAMES,
+        sbc_cases=None, sbc_frontends=("pymc",), sbc_samplers=("nutpie",), simulations=200,
+    ),
+    Profile(
+        name="thorough", budget_minutes=None,
+        purpose="nightly: every sampler and route, SBC of both frontends at 1000 "
+                "simulations, benchmarks",
+        cases=None, samplers=SAMPLER_NAMES, routes=ROUTE_NAMES,
+        sbc_cases=None, sbc_frontends=FRONTEND_NAMES, sbc_samplers=SAMPLER_NAMES,
+        simulations=1000, bench=True,
+    ),
+)}
+
+
+def get_profile(name: str) -> Profile:
+    """The profile called ``name``; an unknown name is a UsageError listing the profiles."""
+    from glmcheck.errors import UsageError
+
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise UsageError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}") from None
