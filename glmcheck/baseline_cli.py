@@ -1,7 +1,8 @@
 """``glmcheck baseline update|check``: build the stored references, and compare against them.
 
 ``update`` makes each case's reference posterior from long runs of two independent samplers
-(:data:`~glmcheck.baseline.REFERENCE_SAMPLERS`), refuses to write one that fails its strict
+(:data:`~glmcheck.baseline.REFERENCE_SAMPLERS`) on the hand-written model (on the formula when
+only ``--frontend bambi`` is asked for), refuses to write one that fails its strict
 gates (the old one stays), then records this stack's sampler behaviour for every frontend ×
 sampler × route. ``check`` fits every requested case × frontend × sampler × route on the
 stored reference data set at the check settings and compares each posterior with the
@@ -119,7 +120,9 @@ def _update(args) -> int:
                 settings = bl.REFERENCE_SETTINGS
                 accept = max(settings.target_accept, case.fit_settings.get("target_accept", 0))
                 settings = replace(settings, target_accept=accept)
-                spec = build(case, "pymc", data)
+                # the hand-written model where asked for; a Bambi-only case's own formula
+                made_with = "pymc" if "pymc" in frontends else frontends[0]
+                spec = build(case, made_with, data)
                 posteriors = []
                 for i, name in enumerate(bl.REFERENCE_SAMPLERS):
                     say(f"{case.name} reference · {name}", "sample")
@@ -135,7 +138,8 @@ def _update(args) -> int:
                               "failed; the stored reference is unchanged")
                     code = worst_exit(code, EXIT_FAILED)
                     continue
-                request = {"case": case.name, "samplers": list(bl.REFERENCE_SAMPLERS),
+                request = {"case": case.name, "frontend": made_with,
+                           "samplers": list(bl.REFERENCE_SAMPLERS),
                            "settings": settings.to_dict(), "seed": args.seed}
                 path = bl.write_reference(
                     case, data, posteriors, gates, request,
