@@ -151,8 +151,9 @@ class Glmcheck:
         """``glmcheck sbc`` of the case: the profile's size unless ``--glmcheck-simulations``
         or ``simulations`` says otherwise; the first of the frontends and samplers."""
         frontend = frontend or (self.defaults.get("frontends") or ("pymc",))[0]
-        sampler = sampler or self._samplers(None, self.profile.sbc_samplers)[0]
-        n = simulations or self.simulations or self.profile.simulations
+        plan = self.profile.sbc[0]
+        sampler = sampler or self._samplers(None, plan.samplers)[0]
+        n = simulations or self.simulations or plan.simulations
         argv = ["sbc", "--case", self._case(case), "--frontend", frontend, "--sampler", sampler,
                 "--simulations", str(n), "--stores", str(self.folder.parent / "sbc-stores"),
                 *args]
@@ -210,6 +211,7 @@ class Glmcheck:
                      or profile_default)
 
     def _run(self, name: str, argv: list[str], fail: bool) -> Verdict:
+        from glmcheck import reporting
         from glmcheck.cli import main
 
         out = self.folder / name
@@ -225,13 +227,17 @@ class Glmcheck:
 
             record = load_record(found[-1])
             self._records.append(found[-1])
-        lines = [line for line in captured.getvalue().splitlines()
-                 if line.startswith(("glmcheck:", "✗"))]
+        # the record's own lines (whole, as the report shows them); without a record, the
+        # command's one-line error
+        lines = reporting.reasons(reporting.Run(found[-1], record)) if record else []
+        lines = lines or [line for line in captured.getvalue().splitlines()
+                          if line.startswith("glmcheck:")]
         verdict = Verdict(name, code, found[-1] if found else None, record,
                           lines or [f"glmcheck {argv[0]} exited {code}"])
         if fail and code != 0:
-            pytest.fail(f"glmcheck {' '.join(argv[:2])} … exited {code}:\n  "
-                        + "\n  ".join(verdict.reasons), pytrace=False)
+            command = " ".join(argv[:2] if argv[0] == "baseline" else argv[:1])
+            pytest.fail(f"glmcheck {command}: {reporting.VERDICTS.get(code, code)} "
+                        f"(exit {code})\n  " + "\n  ".join(verdict.reasons), pytrace=False)
         return verdict
 
 

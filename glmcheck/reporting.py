@@ -208,6 +208,9 @@ def _figures_of(runs: list[Run], case: str) -> list[tuple[str, bytes | None]]:
                 found.append((order.get(stem.split("-")[0], 3), f"{stem} ({run.kind})", data))
         for c in run.checks:
             figure = (c.get("details") or {}).get("figure")
+            if figure is None and run.kind == "sbc" and len(run.checks) == 1 \
+                    and "sbc.png" in run.figures:
+                figure = "sbc.png"  # a record from before SBC checks named their figure
             if c["case"] == case and figure in run.figures:
                 found.append((4, f"SBC: {c.get('subject', case)}", run.figures[figure]))
     return [(title, data) for _, title, data in sorted(found, key=lambda t: t[0])]
@@ -262,8 +265,8 @@ th,td{border:1px solid #d0d7de;padding:3px 7px;text-align:right;vertical-align:t
 th:first-child,td:first-child,td.text,th.text{text-align:left}
 td.ok{color:#1a7f37;font-weight:600} td.bad{color:#cf222e;font-weight:600}
 ul.reasons li{color:#cf222e} nav a{margin-right:12px}
-.figs{display:flex;flex-wrap:wrap;gap:10px} figure{margin:0;background:#fff;border:1px solid #d0d7de;padding:4px}
-figure img{width:300px;height:auto;display:block} figcaption{font-size:12px;color:#57606a}
+.figs{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start} figure{margin:0;background:#fff;border:1px solid #d0d7de;padding:4px}
+figure img{width:286px;height:auto;display:block} figcaption{font-size:12px;color:#57606a}
 details{margin:2px 0} summary{cursor:pointer}
 """
 

@@ -7,7 +7,7 @@ import pytest
 
 from glmcheck import profiles
 from glmcheck.cli import build_parser, main
-from glmcheck.profiles import PROFILES, Profile
+from glmcheck.profiles import PROFILES, Profile, SBCPlan
 
 
 def test_the_registry_names_what_glmcheck_has():
@@ -22,40 +22,53 @@ def test_the_registry_names_what_glmcheck_has():
     assert list(PROFILES) == ["quick", "ci", "thorough"]
     for profile in PROFILES.values():
         assert set(profile.cases or BUILTIN) <= set(BUILTIN)
-        assert set(profile.sbc_cases or BUILTIN) <= set(BUILTIN)
+        for plan in profile.sbc:
+            assert set(plan.cases or BUILTIN) <= set(BUILTIN)
 
 
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_every_step_of_every_profile_is_a_valid_command(tmp_path, name):
     steps = PROFILES[name].steps(out=tmp_path, samplers=None, simulations=None)
-    assert [s.name for s in steps][:3] == ["check", "sbc", "baseline"]
+    names = [s.name for s in steps]
+    assert names[:2] == ["check", "sbc"] and "baseline" in names
+    assert len([n for n in names if n.startswith("sbc")]) == len(PROFILES[name].sbc)
     for step in steps:
         args = build_parser().parse_args(list(step.argv))
         assert args.out.parent == tmp_path
     assert ("bench" in [s.name for s in steps]) == PROFILES[name].bench
 
 
-def test_overrides_replace_the_profiles_samplers_and_size(tmp_path):
-    steps = PROFILES["ci"].steps(out=tmp_path, samplers=("pymc",), simulations=7)
+@pytest.mark.parametrize("name", list(PROFILES))
+def test_overrides_replace_the_profiles_samplers_and_size(tmp_path, name):
+    steps = PROFILES[name].steps(out=tmp_path, samplers=("pymc",), simulations=7)
     for step in steps:
         argv = list(step.argv)
         assert argv[argv.index("--sampler") + 1] == "pymc"
-    sbc = list(steps[1].argv)
-    assert sbc[sbc.index("--simulations") + 1] == "7"
+    sbc = [list(s.argv) for s in steps if s.name.startswith("sbc")]
+    assert len(sbc) == 1 and sbc[0][sbc[0].index("--simulations") + 1] == "7"
 
 
 @pytest.mark.parametrize("change, says", [
     ({"samplers": ("hmc",)}, "samplers must be"), ({"routes": ()}, "routes must be"),
-    ({"simulations": 0}, "simulations must be >= 1"), ({"cases": ("",)}, "cases must be"),
-    ({"sbc_frontends": ("stan",)}, "sbc_frontends must be"),
+    ({"cases": ("",)}, "cases must be"), ({"sbc": ()}, "sbc must be"),
     ({"check_samplers": ("pymc", "x")}, "check_samplers must be"),
+    ({"budget_minutes": 0}, "budget_minutes must be > 0"),
 ])
 def test_a_bad_profile_cannot_be_made(change, says):
     fields = dict(name="x", purpose="", budget_minutes=1, cases=None, samplers=("nutpie",),
-                  routes=("compiled",), sbc_cases=None, sbc_frontends=("pymc",),
-                  sbc_samplers=("nutpie",), simulations=10)
+                  routes=("compiled",), sbc=(SBCPlan(cases=None, frontends=("pymc",),
+                                                     samplers=("nutpie",), simulations=1),))
     with pytest.raises(ValueError, match=says):
         Profile(**{**fields, **change})
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"simulations": 0}, "simulations must be >= 1"), ({"frontends": ("stan",)}, "frontends"),
+    ({"samplers": ()}, "samplers must be"), ({"cases": ()}, "cases must be")])
+def test_a_bad_sbc_plan_cannot_be_made(change, says):
+    fields = dict(cases=None, frontends=("pymc",), samplers=("nutpie",), simulations=10)
+    with pytest.raises(ValueError, match=says):
+        SBCPlan(**{**fields, **change})
 
 
 @pytest.mark.parametrize("args, says", [
@@ -81,8 +94,8 @@ def test_validate_refuses_a_missing_baseline_before_any_fit(tmp_path, capsys):
 def test_validate_runs_a_profile_and_reports_it(tmp_path, monkeypatch, capsys):
     tiny = Profile(name="tiny", purpose="a test", budget_minutes=1, cases=("linear",),
                    frontends=("pymc",), samplers=("nutpie",), routes=("compiled",),
-                   sbc_cases=("linear",), sbc_frontends=("pymc",), sbc_samplers=("nutpie",),
-                   simulations=8)
+                   sbc=(SBCPlan(cases=("linear",), frontends=("pymc",), samplers=("nutpie",),
+                                simulations=8),))
     monkeypatch.setitem(PROFILES, "tiny", tiny)
     assert main(["validate", "--profile", "tiny", "--out", str(tmp_path)]) == 0
     run = tmp_path / "run-001"

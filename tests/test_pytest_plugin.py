@@ -150,8 +150,10 @@ def test_a_user_bambi_model_from_the_users_own_test_suite(pytester):
     result.assert_outcomes(passed=2, failed=2)
     text = result.stdout.str()
     # the wrong model fails with glmcheck's one-line reason, not a traceback
-    assert "test_shrunk_model - Failed: glmcheck check" in text
-    assert "✗ recovery: rentals_shrunk · bambi · nutpie:" in text
+    assert "FAILED test_rentals.py::test_shrunk_model" in text
+    assert "\nglmcheck check: FAIL (exit 1)\n" in text
+    assert "  recovery: rentals_shrunk · bambi · nutpie: 1 of 2 true values outside the " \
+           "posterior; worst temp: truth 0.3" in text
     # a missing baseline is never a pass: it fails and says how to make it
     assert "no baseline of case 'rentals' in glmcheck-baselines" in text
     assert "pytest --glmcheck-update-baselines" in text

@@ -94,6 +94,16 @@ def test_html_puts_the_verdict_first_and_every_case_with_its_figures(records):
     assert "slope: |z| 9.1 &gt; 4.15" in page  # the one-line reason, escaped
 
 
+def test_an_sbc_figure_goes_to_its_case_also_in_an_older_record(tmp_path):
+    path = _sbc_record(tmp_path)
+    record = json.loads(path.read_text())
+    del record["checks"][0]["details"]["figure"]  # as SBC wrote it before this version
+    write_record(path, record)
+    runs, _ = reporting.load_runs([path])
+    section = reporting.to_html(runs).split('<section id="case-linear"', 1)[1]
+    assert "SBC: linear · pymc · nutpie" in section and "data:image/png;base64," in section
+
+
 def test_a_changed_or_missing_figure_is_reported_not_embedded(tmp_path, records):
     (records[0].parent / "linear" / "data.png").write_bytes(b"not the figure")
     (records[0].parent / "logistic" / "data.png").unlink()
@@ -247,3 +257,19 @@ def test_the_html_report_in_headless_chromium(tmp_path, records):
     assert probe["cases"] == ["case-linear", "case-logistic"]
     assert len(probe["imgs"]) == 7 and all(w > 0 for w in probe["imgs"])
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_benchmark_tables_go_to_their_cases_and_into_the_markdown(tmp_path):
+    import numpy as np
+    from test_bench import bench_record
+
+    write_record(tmp_path / "results.json",
+                 bench_record(np.random.default_rng(1), cases=("linear", "poisson")))
+    runs, _ = reporting.load_runs([tmp_path])
+    page = reporting.to_html(runs)
+    for case in ("linear", "poisson"):
+        section = page.split(f'<section id="case-{case}"', 1)[1].split("</section>", 1)[0]
+        assert f"{case} · pymc · nutpie" in section and f"{case} · bambi · nutpie" in section
+        other = "poisson" if case == "linear" else "linear"
+        assert f"{other} · pymc · nutpie" not in section
+    assert "**Time on this machine**" in reporting.to_markdown(runs)
