@@ -9,12 +9,21 @@ file descriptor 3, replies on 4), so nothing beyond Debian's ``chromium`` packag
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
+
+
+_ON_FDS_3_AND_4 = (
+    "import fcntl, os, sys\n"
+    "high = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3]]\n"
+    "os.dup2(high[0], 3)\n"
+    "os.dup2(high[1], 4)\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
 
 
 class Page:
@@ -26,16 +35,14 @@ class Page:
         to_browser, self._write = os.pipe()
         self._read, from_browser = os.pipe()
 
-        def fds():  # the child reads commands on 3 and writes replies on 4
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser, from_browser)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-
+        # Chromium wants its pipe on fds 3 and 4. A small Python process puts it there and
+        # execs Chromium: no preexec_fn, so this process never forks with its threads (JAX's)
         self._proc = subprocess.Popen(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            [sys.executable, "-c", _ON_FDS_3_AND_4, str(to_browser), str(from_browser),
+             browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
              "--remote-debugging-pipe", f"--user-data-dir={self._profile.name}",
              "--no-first-run", "about:blank"],
-            close_fds=False, preexec_fn=fds,  # (closing fds would run after fds())
+            pass_fds=(to_browser, from_browser),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser)
         os.close(from_browser)
