@@ -287,6 +287,13 @@ def _load(path: str | Path) -> tuple[Path, dict]:
             f"record {str(file)!r} is a benchmark: compare benchmarks with "
             f"glmcheck bench compare"
         )
+    if record["kind"] == "validate":
+        steps = ", ".join(str(s.get("record")) for s in record.get("steps", []) if s.get("record"))
+        raise UsageError(
+            f"record {str(file)!r} is a glmcheck validate run, which holds no fits itself: "
+            f"compare the records of its steps ({steps or 'none were written'}, relative to "
+            f"its folder)"
+        )
     if record["kind"] == "compare":
         request = record["request"]
         raise UsageError(

@@ -171,9 +171,13 @@ def _counts(runs: list[Run]) -> dict:
 
 
 def _stack(runs: list[Run]) -> str:
-    env = runs[0].record["environment"] if runs else {}
-    versions = {"python": env.get("python"), **env.get("versions", {})}
-    return ", ".join(f"{k} {versions[k]}" for k in _STACK if versions.get(k))
+    """The library stack the runs ran on; each stack once, where they differ."""
+    stacks: dict[str, None] = {}
+    for run in runs:
+        env = run.record["environment"]
+        versions = {"python": env.get("python"), **env.get("versions", {})}
+        stacks.setdefault(", ".join(f"{k} {versions[k]}" for k in _STACK if versions.get(k)))
+    return " | ".join(stacks)
 
 
 def _case_of_file(name: str) -> str | None:

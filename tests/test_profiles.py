@@ -113,3 +113,16 @@ def test_validate_runs_a_profile_and_reports_it(tmp_path, monkeypatch, capsys):
     assert page.count("data:image/png;base64,") == 4  # data, lines, trace, SBC
     assert (run / "report.md").read_text().startswith("## ✅ glmcheck: PASS")
     assert "glmcheck validate tiny: PASS" in capsys.readouterr().out
+
+
+def test_compare_refuses_a_validate_record_and_names_its_steps(tmp_path, capsys):
+    from glmcheck.record import new_record, write_record
+
+    record = new_record("validate", {"profile": "quick"}, steps=[
+        {"name": "check", "exit_code": 0, "record": "check/run-001/results.json"}])
+    record["exit_code"] = 0
+    write_record(tmp_path / "results.json", record)
+    assert main(["compare", str(tmp_path), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a glmcheck validate run" in err and "check/run-001/results.json" in err
+    assert err.count("\n") == 1

@@ -273,3 +273,17 @@ def test_benchmark_tables_go_to_their_cases_and_into_the_markdown(tmp_path):
         other = "poisson" if case == "linear" else "linear"
         assert f"{other} · pymc · nutpie" not in section
     assert "**Time on this machine**" in reporting.to_markdown(runs)
+
+
+def test_records_of_two_stacks_show_both_stacks(tmp_path):
+    paths = []
+    for i, pymc in enumerate(("5.28.0", "6.4.0")):
+        record = new_record("check", {})
+        record["environment"]["versions"]["pymc"] = pymc
+        record["exit_code"] = 0
+        (tmp_path / str(i)).mkdir()
+        write_record(tmp_path / str(i) / "results.json", record)
+        paths.append(tmp_path / str(i))
+    runs, _ = reporting.load_runs(paths)
+    line = reporting.to_markdown(runs).splitlines()[2]
+    assert "pymc 5.28.0" in line and "pymc 6.4.0" in line and " | " in line
