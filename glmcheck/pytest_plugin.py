@@ -167,7 +167,7 @@ class Glmcheck:
 
         ref = self._case(case)
         name = get_case(ref).name
-        routes = routes or self.profile.routes[:1]
+        routes = routes or self.profile.routes
         selection = [*self._frontends(frontends),
                      "--sampler", ",".join(self._samplers(samplers, self.profile.samplers)),
                      "--route", ",".join(routes), "--baselines", str(self.baselines)]

@@ -34,7 +34,7 @@ def add_parser(sub, parser_class) -> None:
     p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
-def _precheck(steps, args) -> None:
+def _precheck(steps) -> None:
     """Everything that can be known before the first fit: every step's arguments parse, its
     samplers are installed, and the baseline step's references exist and are sound."""
     from glmcheck import baseline as bl
@@ -71,7 +71,7 @@ def command(args) -> int:
     probe = profile.steps(out=out / "run-000", samplers=args.sampler,
                           simulations=args.simulations, baselines=args.baselines,
                           seed=args.seed)
-    _precheck(probe, args)
+    _precheck(probe)
     run_dir = new_run_dir(out)
     steps = profile.steps(out=run_dir, samplers=args.sampler, simulations=args.simulations,
                           baselines=args.baselines, seed=args.seed)
