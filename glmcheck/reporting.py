@@ -100,7 +100,34 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
     return runs, warnings
 
 
+def _checked(run: Run) -> Run:
+    """The parts of a record a report reads, checked: a hand-edited or foreign body is bad
+    input (one line), not a crash of the report."""
+    from glmcheck.errors import UsageError
+
+    def bad(what: str) -> UsageError:
+        return UsageError(f"record {str(run.path)!r} is malformed: {what}; rerun the command "
+                          "that made it")
+
+    for i, c in enumerate(run.record["checks"]):
+        if not (isinstance(c, dict) and isinstance(c.get("passed"), bool)
+                and all(isinstance(c.get(k), str) for k in ("check", "case", "message"))):
+            raise bad(f"checks[{i}] is not a check result")
+    for key in ("fits", "skipped"):
+        if not all(isinstance(x, dict) for x in run.record[key]):
+            raise bad(f"an entry of {key!r} is not an object")
+    files = run.record.get("files", {})
+    if not isinstance(files, dict):
+        raise bad("'files' is not an object")
+    folder = run.path.parent.resolve()
+    for name in files:
+        if not (folder / name).resolve().is_relative_to(folder):
+            raise bad(f"it names the file {name!r} outside its folder")
+    return run
+
+
 def _with_figures(run: Run, warnings: list[str]) -> Run:
+    _checked(run)
     for name, entry in run.record.get("files", {}).items():
         if not name.endswith(".png"):
             continue

@@ -222,6 +222,21 @@ def test_a_bad_record_is_one_line_and_exit_2(tmp_path, capsys, what, says):
     assert not out.exists()  # nothing written for a refused record
 
 
+@pytest.mark.parametrize("damage, says", [
+    (lambda r: r["checks"].append({"check": "x"}), "checks[0] is not a check result"),
+    (lambda r: r["fits"].append(3), "an entry of 'fits' is not an object"),
+    (lambda r: r["files"].update({"../../etc/passwd.png": {}}), "outside its folder"),
+])
+def test_a_malformed_record_body_is_one_line_and_exit_2(tmp_path, capsys, damage, says):
+    record = new_record("check", {})
+    record["exit_code"] = 0
+    damage(record)
+    write_record(tmp_path / "results.json", record)
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
 def _chromium() -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:
