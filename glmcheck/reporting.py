@@ -455,14 +455,10 @@ def _md(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _md_table(head, rows) -> list[str]:
-    return ["| " + " | ".join(_md(h) for h in head) + " |",
-            "|" + "---|" * len(head),
-            *("| " + " | ".join(_md(c) for c in row) + " |" for row in rows)]
-
-
 def to_markdown(runs: list[Run], warnings: list[str] = ()) -> str:
     """The report as GitHub Markdown, short enough for a pull-request comment."""
+    from glmcheck.comparison import _md_table
+
     code = verdict(runs)
     word = VERDICTS.get(code, "INCOMPLETE")
     n = _counts(runs)
