@@ -130,13 +130,15 @@ class Environment:
         ``kwargs`` go to :class:`subprocess.Popen`."""
         return subprocess.Popen(self.argv(*args), **kwargs)
 
-    def run(self, *args: str, out: Path, timeout: float | None = None) -> RunOutcome:
+    def run(self, *args: str, out: Path, timeout: float | None = None,
+            log: Path | None = None) -> RunOutcome:
         """Run ``python -m glmcheck ARGS --out OUT`` here to completion and load the record it
         wrote (the newest ``run-NNN/results.json`` or ``record.json`` under OUT that this run
         made).
 
         The child's stdout is ours; its stderr is copied to ours as it comes (its progress
-        lines included) and its last line kept as the reason. A child's verdict or failure is
+        lines included), or with ``log`` to that file (stdout too), and its last line kept as
+        the reason. A child's verdict or failure is
         the caller's to judge: only a record that :func:`~glmcheck.record.load_record` refuses
         raises (a UsageError naming the file). At ``timeout`` seconds the child and everything
         it started are stopped.
@@ -145,12 +147,19 @@ class Environment:
 
         out = Path(out)
         before = _run_dirs(out)
-        process = subprocess.Popen(
-            self.argv(*args, "--out", str(out)), stderr=subprocess.PIPE,
-            start_new_session=os.name == "posix",
-        )
+        sink = open(log, "w", encoding="utf-8") if log is not None else None
+        try:
+            process = subprocess.Popen(
+                self.argv(*args, "--out", str(out)), stderr=subprocess.PIPE,
+                stdout=sink, start_new_session=os.name == "posix",
+            )
+        except BaseException:
+            if sink is not None:
+                sink.close()
+            raise
         tail = bytearray()
-        reader = threading.Thread(target=_copy_stderr, args=(process.stderr, tail), daemon=True)
+        reader = threading.Thread(target=_copy_stderr, args=(process.stderr, tail, sink),
+                                  daemon=True)
         reader.start()
         timed_out = False
         try:
@@ -164,6 +173,8 @@ class Environment:
         finally:
             reader.join(timeout=10)
             process.stderr.close()
+            if sink is not None:
+                sink.close()
         last_error = None
         if timed_out:
             last_error = f"timed out after {timeout:g} s"
@@ -203,14 +214,16 @@ class Environment:
 
 
 def resolve_environment(spec: str, *, root: Path | None = None, cache: Path | None = None,
-                        python: str | None = None) -> Environment:
+                        python: str | None = None, build: bool = True) -> Environment:
     """The environment ``spec`` names (the forms are in this module's docstring), building it
     with uv when it is a requirements file not built before.
 
     ``root`` is the checkout that ``tox:NAME`` and relative paths are taken from (default: the
     current folder); ``cache`` where built environments live; ``python`` the Python version to
-    build with (default: the running interpreter's). Bad input is a UsageError; a build that uv
-    refuses is a :class:`BuildError`.
+    build with (default: the running interpreter's). With ``build=False`` an environment from
+    a requirements file is named but not built (its folder, ``Environment.python.parent.parent``,
+    is named by the hash of everything it is built from: a key for what was found there).
+    Bad input is a UsageError; a build that uv refuses is a :class:`BuildError`.
     """
     if not spec:
         raise UsageError(
@@ -230,7 +243,7 @@ def resolve_environment(spec: str, *, root: Path | None = None, cache: Path | No
         return _tox_environment(spec[4:], root)
     if requirements is not None:
         return _requirements_environment(spec, *requirements, root=root, cache=cache,
-                                         python=python)
+                                         python=python, build=build)
     return _path_environment(spec, root / Path(spec).expanduser())
 
 
@@ -301,7 +314,8 @@ def _path_environment(spec: str, path: Path) -> Environment:
 
 # -- environments built from a requirements file ------------------------------------------------
 def _requirements_environment(spec: str, base: str, overrides: list[str], *, root: Path,
-                              cache: Path | None, python: str | None) -> Environment:
+                              cache: Path | None, python: str | None,
+                              build: bool = True) -> Environment:
     requirements = root / Path(base).expanduser()
     try:
         text = requirements.read_text()
@@ -336,7 +350,7 @@ def _requirements_environment(spec: str, base: str, overrides: list[str], *, roo
     folder = cache.expanduser() / key
     label = spec if python is None else f"{spec} (python {python})"
     environment = Environment(label, _venv_python(folder))
-    if (folder / MARKER).is_file():
+    if (folder / MARKER).is_file() or not build:
         return environment
     if folder.exists():
         raise UsageError(
@@ -462,16 +476,18 @@ def _run_number(name: str) -> int:
     return int(name[4:])
 
 
-def _copy_stderr(stream, tail: bytearray) -> None:
-    """Copy the child's stderr to ours as it comes, keeping its last 8 KiB in ``tail``."""
+def _copy_stderr(stream, tail: bytearray, sink=None) -> None:
+    """Copy the child's stderr to ours (or to ``sink``) as it comes, keeping its last 8 KiB in
+    ``tail``."""
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    target = sink if sink is not None else sys.stderr
     try:
         while chunk := stream.read1(65536):
             tail += chunk
             del tail[:-8192]
             try:
-                sys.stderr.write(decoder.decode(chunk))
-                sys.stderr.flush()
+                target.write(decoder.decode(chunk))
+                target.flush()
             except (OSError, ValueError):
                 pass  # our stderr is gone: keep reading so the child never blocks on the pipe
     except (OSError, ValueError):

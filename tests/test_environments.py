@@ -143,6 +143,20 @@ def test_a_verdict_comes_back_with_its_record(tmp_path, record_file, capfd, name
     assert "linear: sampling…" in capfd.readouterr().err, "the child's progress reaches us"
 
 
+def test_a_log_takes_the_childs_output_instead_of_our_stderr(tmp_path, record_file, capfd):
+    env = fake_glmcheck(tmp_path, (
+        "print('a table', flush=True)\n"
+        "print('linear: sampling…', file=sys.stderr)\n"
+        "print('glmcheck: error: bad thing', file=sys.stderr)\nsys.exit(2)"
+    ))
+    outcome = env.run("check", out=tmp_path / "out", log=tmp_path / "child.log")
+    assert outcome.last_error == "glmcheck: error: bad thing"
+    logged = (tmp_path / "child.log").read_text()
+    assert "a table" in logged and "linear: sampling…" in logged
+    seen = capfd.readouterr()
+    assert "sampling" not in seen.err and "a table" not in seen.out
+
+
 def test_bad_input_comes_back_without_a_record(tmp_path, record_file):
     # an earlier run in the same folder is not this run's record
     (tmp_path / "out" / "run-001").mkdir(parents=True)
@@ -247,6 +261,20 @@ def test_a_build_installs_glmcheck_with_the_overrides_and_says_how(tmp_path, req
     about = json.loads((folder / MARKER).read_text())
     assert about["overrides"] == ["blackjax==1.7.1", "numpyro==0.19.0"]
     assert about["uv"] == "uv 0.13.9" and about["glmcheck"] == str(CHECKOUT)
+
+
+def test_an_environment_can_be_named_without_building_it(tmp_path, requirements, monkeypatch):
+    def no_uv(command):
+        raise AssertionError(f"uv was called: {command}")
+
+    monkeypatch.setattr(environments, "_run_uv", no_uv)
+    named = resolve_environment("requirements.txt+six==1.16.0", root=tmp_path,
+                                cache=tmp_path / "envs", build=False)
+    assert not named.python.exists() and not (tmp_path / "envs").exists()
+    monkeypatch.setattr(environments, "_run_uv", FakeUv())
+    built = resolve_environment("requirements.txt+six==1.16.0", root=tmp_path,
+                                cache=tmp_path / "envs")
+    assert built.python == named.python and built.python.exists(), "the same folder"
 
 
 def test_same_inputs_reuse_one_folder_and_another_override_gets_its_own(tmp_path, requirements,
