@@ -21,24 +21,85 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Outcome", "Probe", "Result", "search", "JUDGED", "UNJUDGED"]
+__all__ = [
+    "Outcome", "Probe", "Result", "search", "JUDGED", "UNJUDGED", "BAD_EXIT", "classify",
+    "dependency_groups", "Narrowed", "narrow",
+]
 
 #: outcomes that move the boundary, and those that do not
 JUDGED = ("good", "bad")
 UNJUDGED = ("skip", "crash")
 
 
+#: the exit codes of the verdict that make a candidate bad unless told otherwise: a failed check
+#: (1) or a failed fit (3)
+BAD_EXIT = (1, 3)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What one candidate gave: its verdict and the one line that says why."""
+    """What one candidate gave: its verdict, what happened (``kind``: "passed", "check failed",
+    "fit failed", "does not install", "cannot run", "crashed", "timed out"), the one line that
+    says why, the time it took and the exit code of glmcheck there."""
 
     verdict: str
     reason: str = ""
     seconds: float | None = None
+    kind: str = ""
+    exit_code: int | None = None
 
     def __post_init__(self):
         if self.verdict not in JUDGED + UNJUDGED:
             raise ValueError(f"unknown verdict {self.verdict!r}")
+
+    @property
+    def label(self) -> str:
+        """The verdict as a table shows it: ``bad (fit failed)``, ``skip (does not install)``."""
+        return f"{self.verdict} ({self.kind})" if self.kind else self.verdict
+
+    def to_dict(self) -> dict:
+        return {"verdict": self.verdict, "kind": self.kind, "reason": self.reason,
+                "seconds": self.seconds, "exit_code": self.exit_code}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Outcome":
+        return cls(data["verdict"], data.get("reason", ""), data.get("seconds"),
+                   data.get("kind", ""), data.get("exit_code"))
+
+
+def classify(exit_code: int, record_exit: int | None, findings: list[str],
+             last_error: str | None, *, bad_exit=BAD_EXIT) -> Outcome:
+    """The outcome of one run of the verdict in a candidate's environment.
+
+    ``exit_code`` is glmcheck's exit code there, ``record_exit`` the exit code its run record
+    holds (None: it wrote none, or did not finish it), ``findings`` the record's one-line
+    reasons and ``last_error`` the last line it printed. Only a run that wrote its record is a
+    verdict: 0 good; a code in ``bad_exit`` bad; 1 or 3 outside ``bad_exit`` good (not the
+    change looked for). Bad input there (2: a sampler the candidate cannot provide, an import
+    that fails against the held packages) and a Python that died before writing a record are
+    "skip"; an internal error (4), a signal or a timeout "crash".
+    """
+    why = (findings[0] + (f" (+{len(findings) - 1} more)" if len(findings) > 1 else "")
+           if findings else (last_error or ""))
+    if exit_code == 124 and (last_error or "").startswith("timed out"):
+        return Outcome("crash", last_error, kind="timed out", exit_code=exit_code)
+    if exit_code < 0:
+        return Outcome("crash", last_error or f"killed by signal {-exit_code}", kind="crashed",
+                       exit_code=exit_code)
+    if exit_code == 4:
+        return Outcome("crash", last_error or why, kind="crashed", exit_code=exit_code)
+    if exit_code == 2:
+        return Outcome("skip", last_error or why, kind="cannot run", exit_code=exit_code)
+    if exit_code in (0, 1, 3) and record_exit == exit_code:
+        kind = {0: "passed", 1: "check failed", 3: "fit failed"}[exit_code]
+        if exit_code in bad_exit:
+            return Outcome("bad", why, kind=kind, exit_code=exit_code)
+        return Outcome("good", why if exit_code else "", kind=kind, exit_code=exit_code)
+    if exit_code in (0, 1, 3):
+        return Outcome("skip", f"glmcheck did not run to the end: {last_error or 'no record'}",
+                       kind="cannot run", exit_code=exit_code)
+    return Outcome("crash", last_error or f"exited with code {exit_code}", kind="crashed",
+                   exit_code=exit_code)
 
 
 @dataclass(frozen=True)
@@ -185,3 +246,105 @@ def between(releases: list[str], good: str, bad: str) -> list[str]:
     low, high = sorted(ends)
     walk = [known[v] for v in sorted(known) if low <= v <= high]
     return walk if ends[0] < ends[1] else walk[::-1]
+
+
+# -- which package of a stack ------------------------------------------------------------------
+def dependency_groups(good: dict[str, dict], bad: dict[str, dict]) -> list[list[str]]:
+    """The packages whose versions differ between two stacks, in groups that must move
+    together.
+
+    ``good`` and ``bad`` map each installed distribution's normalized name to its ``version``
+    and its ``requires`` (the requirement strings of its metadata). Moving a package from the
+    bad stack into the good one drags along every changed package that its bad version needs
+    at a version the good stack does not have; moving a package back is likewise held by what
+    the good versions of changed packages require. Groups are sorted by name, each sorted.
+    """
+    from packaging.markers import InvalidMarker
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    def version(side: dict, name: str) -> str | None:
+        return (side.get(name) or {}).get("version")
+
+    changed = sorted(n for n in set(good) | set(bad) if version(good, n) != version(bad, n))
+    parent = {n: n for n in changed}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for side, other in ((bad, good), (good, bad)):
+        for name, dist in side.items():
+            if name not in parent:
+                continue
+            for text in dist.get("requires") or []:
+                try:
+                    req = Requirement(text)
+                    if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                        continue
+                except (InvalidRequirement, InvalidMarker):
+                    continue
+                dep = canonicalize_name(req.name)
+                if dep == name or dep not in parent:
+                    continue
+                there = version(other, dep)
+                if there is None or not req.specifier.contains(there, prereleases=True):
+                    parent[root(name)] = root(dep)
+    groups: dict[str, list[str]] = {}
+    for n in changed:
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values())
+
+
+@dataclass
+class Narrowed:
+    """Which groups of changed packages the verdict follows: ``groups`` (one group when the
+    search pinned it), the probes made (each: the groups swapped in, and the outcome) and, when
+    it could not narrow to one group, why."""
+
+    groups: list[list[str]]
+    probes: list[tuple[list[list[str]], Outcome]] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def found(self) -> bool:
+        return len(self.groups) == 1
+
+
+def narrow(groups: list[list[str]], probe: Callable[[list[list[str]]], Outcome], *,
+           on_probe: Callable[[list[list[str]], Outcome], None] | None = None) -> Narrowed:
+    """Halve the changed groups until one is left whose change alone turns the verdict bad.
+
+    ``probe(swapped)`` judges the good stack with the groups ``swapped`` taken from the bad
+    stack; swapping all of them (the bad stack) is known bad. A half that is bad is searched
+    further; when the first half is not bad the second is tried; when neither half alone is bad
+    (the change needs packages from both, or a half cannot be judged) the search stops and says
+    so.
+    """
+    suspects = list(groups)
+    result = Narrowed(groups=suspects)
+    while len(suspects) > 1:
+        half = len(suspects) // 2
+        outcomes = []
+        for part in (suspects[:half], suspects[half:]):
+            outcome = probe(part)
+            result.probes.append((part, outcome))
+            if on_probe is not None:
+                on_probe(part, outcome)
+            outcomes.append(outcome)
+            if outcome.verdict == "bad":
+                suspects = part
+                break
+        else:
+            if any(o.verdict in UNJUDGED for o in outcomes):
+                result.note = ("a part of the change could not be judged on its own: "
+                               + "; ".join(f"{o.label}: {o.reason}" for o in outcomes
+                                           if o.verdict in UNJUDGED))
+            else:
+                result.note = ("neither half of the change is bad on its own: the verdict needs "
+                               "packages from both")
+            break
+    result.groups = suspects
+    return result

@@ -605,6 +605,7 @@ _COMMAND_MODULES = {
     "bench": "glmcheck.bench_cli",
     "validate": "glmcheck.validate",
     "report": "glmcheck.reporting",
+    "bisect": "glmcheck.bisect_cli",
 }
 
 

@@ -294,6 +294,11 @@ def _load(path: str | Path) -> tuple[Path, dict]:
             f"compare the records of its steps ({steps or 'none were written'}, relative to "
             f"its folder)"
         )
+    if record["kind"] == "bisect":
+        raise UsageError(
+            f"record {str(file)!r} is a bisection, which holds no fits itself: compare the "
+            f"records of its candidates (candidates/*/run-*/results.json beside it)"
+        )
     if record["kind"] == "compare":
         request = record["request"]
         raise UsageError(

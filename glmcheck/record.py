@@ -36,7 +36,7 @@ SCHEMA = "glmcheck-run-record"
 #: bumped whenever a reader of the old layout would misread the new one
 SCHEMA_VERSION = 1
 #: what a record can be the record of
-KINDS = ("run", "check", "sbc", "reference", "baseline", "compare", "bench", "validate")
+KINDS = ("run", "check", "sbc", "reference", "baseline", "compare", "bench", "validate", "bisect")
 #: keys every record has, with their JSON types
 _REQUIRED = {
     "schema": str, "schema_version": int, "kind": str, "created": str, "glmcheck": str,

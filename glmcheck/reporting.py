@@ -72,8 +72,8 @@ class Run:
 
 
 def load_runs(paths) -> tuple[list[Run], list[str]]:
-    """The records ``paths`` name (record files or run folders; a ``validate`` record stands
-    for its steps' records), and warnings about the files they name."""
+    """The records ``paths`` name (record files or run folders; a ``validate`` or ``bisect``
+    record stands for its steps' records), and warnings about the files they name."""
     from glmcheck.comparison import find_record
     from glmcheck.errors import UsageError
     from glmcheck.record import load_record
@@ -83,7 +83,7 @@ def load_runs(paths) -> tuple[list[Run], list[str]]:
     for given in paths:
         file = find_record(given)
         record = load_record(file)
-        if record["kind"] != "validate":
+        if record["kind"] not in ("validate", "bisect"):
             runs.append(_with_figures(Run(file, record), warnings))
             continue
         for step in record.get("steps", []):

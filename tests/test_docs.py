@@ -7,7 +7,7 @@ from glmcheck.errors import EXIT_FAILED, EXIT_FIT, EXIT_INTERNAL, EXIT_OK, EXIT_
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Markdown files glmcheck writes (outputs, not documents it cites)
-WRITTEN = {"report.md"}
+WRITTEN = {"report.md", "bisect.md"}
 
 
 def test_every_document_the_code_cites_is_in_the_repository():
