@@ -346,9 +346,11 @@ def _pinned(found: dict[str, dict]) -> dict[str, str]:
             if n != "glmcheck" and not d.get("local")}
 
 
-def _stack_file(store: Path, pins: dict[str, str], why: str) -> str:
-    """A requirements file pinning exactly ``pins`` (in the store; named by its content)."""
-    text = f"# {why}\n" + "".join(f"{n}=={v}\n" for n, v in sorted(pins.items()))
+def _stack_file(store: Path, pins: dict[str, str]) -> str:
+    """A requirements file pinning exactly ``pins`` (in the store; named by its content, and
+    holding nothing else: the same packages from anywhere give the same environment)."""
+    text = "# pinned by glmcheck bisect\n" + "".join(f"{n}=={v}\n"
+                                                    for n, v in sorted(pins.items()))
     path = store / "stacks" / f"{hashlib.sha256(text.encode()).hexdigest()[:12]}.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.is_file():
@@ -466,8 +468,7 @@ def _package(args, argv, bad_exit, *, run: _Run | None = None, base: str | None 
         base = args.requirements
     elif base is None:
         held = f"this interpreter, {sys.executable}"
-        base = _stack_file(store, _pinned(_installed(Path(sys.executable))),
-                           f"the packages of {sys.executable}")
+        base = _stack_file(store, _pinned(_installed(Path(sys.executable))))
     if run is None:
         run = _Run(args, argv, bad_exit, "package")
     with _record_crash(run.path, run.record):
@@ -653,9 +654,7 @@ def _stacks(args, argv, bad_exit) -> int:
             return pins
 
         def probe(parts: list[list[str]]):
-            names = [n for g in parts for n in g]
-            spec = _stack_file(store, swapped_pins(parts),
-                               f"{args.good} with {', '.join(names)} from {args.bad}")
+            spec = _stack_file(store, swapped_pins(parts))
             judged = judge(_swap_label(parts), spec)
             run.step(judged)
             return judged.outcome
@@ -692,7 +691,7 @@ def _stacks(args, argv, bad_exit) -> int:
             return run.finish(EXIT_FAILED, line)
         print(f"glmcheck bisect: the verdict follows {package} ({old} → {new}); now its releases",
               file=sys.stderr, flush=True)
-        base = _stack_file(store, pins_good, f"the packages of {args.good}")
+        base = _stack_file(store, pins_good)
         alone = [o for parts, o in narrowed.probes if parts == [[package]]]
         known = {old: ends["good"].outcome, new: alone[-1] if alone else ends["bad"].outcome}
         held = f"--good {args.good}"

@@ -91,7 +91,8 @@ def test_the_first_bad_release_is_named_with_a_table_and_a_record(world, capsys,
     assert record["request"]["run"] == RUN.split()
     # the others are held where this interpreter has them, the candidate overriding blackjax
     held = Path(record["bisect"]["held"])
-    assert held.read_text().splitlines()[1:] == ["blackjax==1.5", "numpy==2.5.5"]
+    assert held.read_text().splitlines() == ["# pinned by glmcheck bisect", "blackjax==1.5",
+                                             "numpy==2.5.5"]
     assert record["steps"][0]["spec"] == f"{held}+blackjax==1.5"
     md = (tmp_path / "glmcheck-out" / "run-001" / "bisect.md").read_text()
     assert "| 1.6 | bad (fit failed) |" in md
