@@ -74,6 +74,26 @@ print(json.dumps(found))
 """
 
 
+#: what must import for glmcheck to judge anything; the bisected package's modules are added
+_CORE_MODULES = ("numpy", "scipy", "pandas", "xarray", "pymc", "bambi", "arviz")
+_CAN_RUN = r"""
+import importlib, importlib.metadata as md, re, sys
+modules, package = sys.argv[2:], sys.argv[1]
+key = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+if package:
+    modules += sorted(m for m, dists in md.packages_distributions().items()
+                      if any(key(d) == key(package) for d in dists)
+                      and m.isidentifier() and not m.startswith("_") and m != "tests")
+for name in modules:
+    try:
+        importlib.import_module(name)
+    except BaseException as exc:
+        text = " ".join(str(exc).split())[:300]
+        print(f"import {name} fails there: {type(exc).__name__}: {text}")
+        sys.exit(1)
+"""
+
+
 def add_parser(sub, parser_class) -> None:
     p = sub.add_parser(
         "bisect",
@@ -233,6 +253,7 @@ class _Judge:
         self.argv, self.bad_exit, self.timeout = argv, bad_exit, timeout
         self.run_dir, self.store, self.fresh = run_dir, store, fresh
         self.bench_reference: str | None = None  # the good end's bench record
+        self.package: str | None = None  # the package bisected (its modules must import)
         self.judged: list[_Judged] = []
 
     def __call__(self, label: str, spec: str) -> _Judged:
@@ -283,8 +304,13 @@ class _Judge:
                 self.bench_reference = record  # the good end: the reference of the others
             else:
                 return self._bench_compare(folder, record)
-        return _classify(ran.exit_code, ran.record, ran.record_path, ran.last_error,
-                         self.bad_exit), record
+        outcome = _classify(ran.exit_code, ran.record, ran.record_path, ran.last_error,
+                            self.bad_exit)
+        if outcome.verdict in ("bad", "crash"):  # a pass proves that everything imports
+            why = _cannot_run(env.python, self.package)
+            if why:
+                return Outcome("skip", why, kind="cannot run", exit_code=ran.exit_code), record
+        return outcome, record
 
     def _bench_compare(self, folder: Path, record: str):
         from glmcheck.cli import main
@@ -304,6 +330,20 @@ class _Judge:
             path, body = None, None
         return _classify(code, body, path, lines[-1] if lines else f"bench compare exited "
                          f"with {code}", self.bad_exit), str(path.resolve()) if path else record
+
+
+def _cannot_run(python: Path, package: str | None) -> str | None:
+    """Why glmcheck cannot run in an environment: the first of its libraries, or of the
+    bisected package's modules, that does not import there (None: all import)."""
+    try:
+        done = subprocess.run([str(python), "-c", _CAN_RUN, package or "", *_CORE_MODULES],
+                              capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return "importing glmcheck's libraries took longer than 600 s"
+    if done.returncode == 0:
+        return None
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return lines[-1] if lines else f"importing glmcheck's libraries exited {done.returncode}"
 
 
 def _classify(exit_code, record, path, last_error, bad_exit):
@@ -475,6 +515,7 @@ def _package(args, argv, bad_exit, *, run: _Run | None = None, base: str | None 
         if judge is None:
             judge = _Judge(argv, bad_exit, args.timeout, run.run_dir,
                            _Store(store, argv, bad_exit), args.fresh)
+        judge.package = package
 
         # an override of the package itself in --requirements gives way to the candidate's
         head, *overrides = base.split("+")

@@ -375,3 +375,43 @@ def test_compare_refuses_a_bisection_and_report_reads_its_candidates(world, caps
 
     runs, warnings = load_runs([record])
     assert runs == [] and len(warnings) == 4  # the stand-in candidates wrote no records
+
+
+def test_a_module_that_does_not_import_there_is_named(tmp_path, monkeypatch):
+    import sys
+
+    (tmp_path / "brokenmod.py").write_text("raise ImportError('cannot import name x from jax')")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.setattr(bisect_cli, "_CORE_MODULES", ("json", "brokenmod"))
+    assert bisect_cli._cannot_run(Path(sys.executable), None) == (
+        "import brokenmod fails there: ImportError: cannot import name x from jax")
+    monkeypatch.setattr(bisect_cli, "_CORE_MODULES", ("json",))
+    assert bisect_cli._cannot_run(Path(sys.executable), "packaging") is None
+
+
+def test_a_failed_fit_that_is_an_import_error_is_a_skip(tmp_path, monkeypatch):
+    """A release that installs but does not import against the held packages fails the fit
+    with an ImportError: that is 'cannot run' (skip), not the verdict."""
+    from glmcheck import environments
+    from glmcheck.environments import RunOutcome
+
+    record = {"exit_code": 3, "checks": [], "fits": [{"status": "failed", "case": "linear",
+              "error": "ImportError: cannot import name 'x'"}], "skipped": []}
+
+    class Env:
+        python = Path("python")
+
+        def describe(self):
+            return {}
+
+        def run(self, *args, out, timeout, log):
+            return RunOutcome(3, record, None, "glmcheck: 1 fit failed")
+
+    monkeypatch.setattr(environments, "resolve_environment", lambda spec, **k: Env())
+    judge = bisect_cli._Judge(["check"], (1, 3), 60, tmp_path, None, False)
+    monkeypatch.setattr(bisect_cli, "_cannot_run", lambda python, package: None)
+    assert judge._judge("blackjax 1.2", "x.txt")[0].label == "bad (fit failed)"
+    monkeypatch.setattr(bisect_cli, "_cannot_run",
+                        lambda python, package: "import blackjax fails there: ImportError: x")
+    got = judge._judge("blackjax 1.2", "x.txt")[0]
+    assert got.label == "skip (cannot run)" and got.reason.startswith("import blackjax fails")
