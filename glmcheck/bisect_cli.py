@@ -129,6 +129,10 @@ def add_parser(sub, parser_class) -> None:
     p.add_argument("--bad-exit", default="1,3", metavar="CODES",
                    help="exit codes of the command that make a candidate bad: 1 (a check "
                         "failed), 3 (a fit failed) or both (default 1,3); the other is good")
+    p.add_argument("--import-error", choices=("skip", "bad"), default="skip",
+                   help="a candidate whose only failures are imports that fail against the "
+                        "held packages: skip (default: it cannot be judged) or bad (e.g. "
+                        "looking for the lowest version to require)")
     p.add_argument("--pre", action="store_true", help="include pre-releases")
     p.add_argument("--timeout", type=float, default=3600, metavar="S",
                    help="longest run of the command per candidate, in seconds (3600); past "
@@ -204,11 +208,13 @@ class _Store:
     command and one --bad-exit: a rerun, or another bisection over the same stacks, reuses
     them."""
 
-    def __init__(self, folder: Path, argv: list[str], bad_exit: tuple[int, ...]):
+    def __init__(self, folder: Path, argv: list[str], bad_exit: tuple[int, ...],
+                 import_bad: bool = False):
         from glmcheck import __version__
         from glmcheck.errors import UsageError
 
-        key = hashlib.sha256(json.dumps([argv, bad_exit, __version__]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([argv, bad_exit, import_bad, __version__]).encode())
+        key = key.hexdigest()
         self.path = folder / f"verdicts-{key[:12]}.json"
         self.body = {"version": _STORE_VERSION, "run": argv, "bad_exit": list(bad_exit),
                      "candidates": {}}
@@ -249,9 +255,11 @@ class _Judge:
     """Builds a candidate's environment, runs the command there and classifies what came back;
     reuses what the store holds."""
 
-    def __init__(self, argv, bad_exit, timeout, run_dir: Path, store: _Store, fresh: bool):
-        self.argv, self.bad_exit, self.timeout = argv, bad_exit, timeout
-        self.run_dir, self.store, self.fresh = run_dir, store, fresh
+    def __init__(self, args, argv: list[str], bad_exit: tuple[int, ...], run_dir: Path):
+        self.argv, self.bad_exit, self.timeout = argv, bad_exit, args.timeout
+        self.import_bad = args.import_error == "bad"  # a failing import is bad, not a skip
+        self.store = _Store(Path(args.store), argv, bad_exit, self.import_bad)
+        self.run_dir, self.fresh = run_dir, args.fresh
         self.bench_reference: str | None = None  # the good end's bench record
         self.package: str | None = None  # the package bisected (its modules must import)
         self.judged: list[_Judged] = []
@@ -306,11 +314,16 @@ class _Judge:
                 return self._bench_compare(folder, record)
         outcome = _classify(ran.exit_code, ran.record, ran.record_path, ran.last_error,
                             self.bad_exit)
-        if outcome.verdict in ("bad", "crash"):  # a pass proves that everything imports
+        why = None
+        if outcome.verdict == "bad":
+            why = _import_failure(ran.record)
+        elif outcome.verdict == "crash" and outcome.kind == "crashed":
             why = _cannot_run(env.python, self.package)
-            if why:
-                return Outcome("skip", why, kind="cannot run", exit_code=ran.exit_code), record
-        return outcome, record
+        if why is None:
+            return outcome, record
+        if self.import_bad:
+            return Outcome("bad", why, kind="cannot import", exit_code=ran.exit_code), record
+        return Outcome("skip", why, kind="cannot run", exit_code=ran.exit_code), record
 
     def _bench_compare(self, folder: Path, record: str):
         from glmcheck.cli import main
@@ -330,6 +343,23 @@ class _Judge:
             path, body = None, None
         return _classify(code, body, path, lines[-1] if lines else f"bench compare exited "
                          f"with {code}", self.bad_exit), str(path.resolve()) if path else record
+
+
+_IMPORT_ERROR = re.compile(r"\b(ImportError|ModuleNotFoundError)\b")
+
+
+def _import_failure(record: dict | None) -> str | None:
+    """The import error that alone failed a run: no check failed, and every fit that failed
+    failed on an ImportError (a held package importing a name the candidate lacks, or the
+    other way round). None otherwise."""
+    if record is None or any(not c.get("passed") for c in record.get("checks", [])):
+        return None
+    errors = [str(f.get("error", "")) for f in record.get("fits", [])
+              if f.get("status") == "failed"]
+    found = [_IMPORT_ERROR.search(e) for e in errors]
+    if not errors or not all(found):
+        return None
+    return f"an import fails against the held packages: {errors[0][found[0].start():]}"
 
 
 def _cannot_run(python: Path, package: str | None) -> str | None:
@@ -473,6 +503,8 @@ def _ends_error(run: _Run, which: str, given: str, judged: _Judged, want: str) -
         code = EXIT_INTERNAL if o.kind == "crashed" else EXIT_USAGE
     elif o.verdict == "skip":
         line = f"--{which} {given} cannot be judged: {o.label}: {o.reason}"
+        if o.reason.startswith("an import fails"):
+            line += " (--import-error bad counts that as bad)"
         code = EXIT_USAGE
     else:
         line = (f"--{which} {given} is not {want} with this command: {o.label}"
@@ -513,8 +545,7 @@ def _package(args, argv, bad_exit, *, run: _Run | None = None, base: str | None 
         run = _Run(args, argv, bad_exit, "package")
     with _record_crash(run.path, run.record):
         if judge is None:
-            judge = _Judge(argv, bad_exit, args.timeout, run.run_dir,
-                           _Store(store, argv, bad_exit), args.fresh)
+            judge = _Judge(args, argv, bad_exit, run.run_dir)
         judge.package = package
 
         # an override of the package itself in --requirements gives way to the candidate's
@@ -650,8 +681,7 @@ def _stacks(args, argv, bad_exit) -> int:
     run = _Run(args, argv, bad_exit, "stack")
     store = Path(args.store)
     with _record_crash(run.path, run.record):
-        judge = _Judge(argv, bad_exit, args.timeout, run.run_dir, _Store(store, argv, bad_exit),
-                       args.fresh)
+        judge = _Judge(args, argv, bad_exit, run.run_dir)
         ends, found = {}, {}
         for which, spec in (("good", args.good), ("bad", args.bad)):
             try:

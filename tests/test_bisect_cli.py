@@ -390,28 +390,55 @@ def test_a_module_that_does_not_import_there_is_named(tmp_path, monkeypatch):
 
 
 def test_a_failed_fit_that_is_an_import_error_is_a_skip(tmp_path, monkeypatch):
-    """A release that installs but does not import against the held packages fails the fit
-    with an ImportError: that is 'cannot run' (skip), not the verdict."""
+    """A release that installs but does not import against the held packages fails its fits
+    with an ImportError: that is 'cannot run' (skip), not the verdict, unless --import-error
+    bad; a crash is probed for an import that fails there."""
+    from types import SimpleNamespace
+
     from glmcheck import environments
     from glmcheck.environments import RunOutcome
 
-    record = {"exit_code": 3, "checks": [], "fits": [{"status": "failed", "case": "linear",
-              "error": "ImportError: cannot import name 'x'"}], "skipped": []}
+    def fit(error):
+        return {"status": "failed", "case": "linear", "frontend": "pymc", "sampler": "blackjax",
+                "stage": "compile", "error": error}
+
+    imports = ("blackjax could not compile the pymc model of case 'linear': ImportError: "
+               "cannot import name 'get_filter_adapt_info_fn' from 'blackjax.adaptation.base'")
+    runs = {"import": (3, [fit(imports)], []),
+            "type": (3, [fit(imports), fit("pm.sample raised TypeError: progress_bar")], []),
+            "check": (3, [fit(imports)], [{"check": "baseline", "case": "linear",
+                                           "passed": False, "message": "2 of 21 differ"}]),
+            "crash": (4, [], [])}
 
     class Env:
         python = Path("python")
+
+        def __init__(self, spec):
+            self.spec = spec
 
         def describe(self):
             return {}
 
         def run(self, *args, out, timeout, log):
-            return RunOutcome(3, record, None, "glmcheck: 1 fit failed")
+            code, fits, checks = runs[self.spec]
+            record = {"exit_code": code, "fits": fits, "checks": checks, "skipped": []}
+            return RunOutcome(code, record, None, "glmcheck: internal error: KeyError")
 
-    monkeypatch.setattr(environments, "resolve_environment", lambda spec, **k: Env())
-    judge = bisect_cli._Judge(["check"], (1, 3), 60, tmp_path, None, False)
-    monkeypatch.setattr(bisect_cli, "_cannot_run", lambda python, package: None)
-    assert judge._judge("blackjax 1.2", "x.txt")[0].label == "bad (fit failed)"
+    monkeypatch.setattr(environments, "resolve_environment", lambda spec, **k: Env(spec))
     monkeypatch.setattr(bisect_cli, "_cannot_run",
                         lambda python, package: "import blackjax fails there: ImportError: x")
-    got = judge._judge("blackjax 1.2", "x.txt")[0]
+
+    def judged(spec, import_error="skip"):
+        args = SimpleNamespace(timeout=60, import_error=import_error,
+                               store=tmp_path / "store", fresh=False)
+        return bisect_cli._Judge(args, ["check"], (1, 3), tmp_path)._judge(spec, spec)[0]
+
+    got = judged("import")
+    assert got.label == "skip (cannot run)"
+    assert got.reason == ("an import fails against the held packages: ImportError: cannot "
+                          "import name 'get_filter_adapt_info_fn' from 'blackjax.adaptation.base'")
+    assert judged("import", "bad").label == "bad (cannot import)"
+    assert judged("type").label == "bad (fit failed)", "another failure is the verdict"
+    assert judged("check").label == "bad (fit failed)", "so is a failed check"
+    got = judged("crash")
     assert got.label == "skip (cannot run)" and got.reason.startswith("import blackjax fails")
