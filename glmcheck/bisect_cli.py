@@ -204,9 +204,9 @@ def _bad_exit(text: str) -> tuple[int, ...]:
 
 # -- the store of verdicts ----------------------------------------------------------------------
 class _Store:
-    """Verdicts already computed, per environment (the hash of what it is built from), for one
-    command and one --bad-exit: a rerun, or another bisection over the same stacks, reuses
-    them."""
+    """Outcomes already computed, per environment (the hash of what it is built from), for one
+    command, --bad-exit and --import-error: a rerun, or another bisection over the same
+    stacks, reuses them (crashes excepted)."""
 
     def __init__(self, folder: Path, argv: list[str], bad_exit: tuple[int, ...],
                  import_bad: bool = False):
@@ -270,8 +270,10 @@ class _Judge:
 
         key = resolve_environment(spec, build=False).python.parent.parent.name
         stored = None if self.fresh else self.store.get(key)
-        if stored is not None and (stored.get("record") is None
-                                   or Path(stored["record"]).is_file()):
+        if stored is not None and stored["outcome"].get("verdict") != "crash" and (
+                stored.get("record") is None or Path(stored["record"]).is_file()):
+            # a verdict, or a release that cannot be judged here, is kept; a crash or a
+            # timeout may not repeat, so a rerun tries it again
             done = _Judged(label, spec, Outcome.from_dict(stored["outcome"]),
                            stored.get("record"), True)
             if self.argv[0] == "bench" and self.bench_reference is None:

@@ -127,6 +127,10 @@ def test_only_unjudged_releases_left_is_a_range_and_exit_1(world, capsys, tmp_pa
             "(1.6.1, 1.6.2 could not be judged)") in out
     assert re.search(r"^1\.6\.2\s+crash \(crashed\)", out, re.M)
     assert _record(tmp_path)["exit_code"] == EXIT_FAILED
+    # a rerun keeps the verdicts and the skip, and tries the crash again
+    world["judged"].clear()
+    _bisect(capsys, "blackjax", "--good", "1.5", "--bad", "1.7.0")
+    assert world["judged"] == ["1.6.2"]
 
 
 def test_the_lowest_version_to_require(world, capsys, monkeypatch):
