@@ -487,6 +487,9 @@ def command(args) -> int:
     if not args.timeout > 0:
         raise UsageError(f"expected --timeout > 0 but got {args.timeout:g}")
     argv = _verdict_argv(args.run, args.package)
+    if args.markdown and args.markdown != "-" and not Path(args.markdown).parent.is_dir():
+        raise UsageError(f"--markdown {args.markdown!r}: the folder "
+                         f"{str(Path(args.markdown).parent)!r} does not exist")
     if args.package is None:
         if args.requirements:
             raise UsageError("--requirements holds the other packages of a package bisection; "

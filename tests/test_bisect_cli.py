@@ -182,6 +182,7 @@ def test_an_end_that_cannot_be_judged_is_bad_input_and_a_crash_is_internal(world
     (["--bad-exit", "2"], "--bad-exit '2': expected 1, 3 or 1,3"),
     (["--timeout", "0"], "expected --timeout > 0"),
     (["--requirements", "nothing.txt"], "requirements file"),
+    (["--markdown", "no/such/folder/bisect.md"], "the folder 'no/such/folder' does not exist"),
 ])
 def test_bad_requests_are_one_line_before_any_work(world, capsys, tmp_path, args, needle):
     code = main(["bisect", "blackjax", "--good", "1.5", "--bad", "1.7", *args])
