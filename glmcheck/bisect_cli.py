@@ -612,7 +612,7 @@ def _print_table(package, versions, tried, judge: _Judge, line, markdown, run: _
                  stack_rows: list | None = None) -> None:
     """The table of what was tried (each distinct reason once, below it) on stdout, and as
     Markdown in the run folder (and ``--markdown``)."""
-    from glmcheck.comparison import _md_table
+    from glmcheck.comparison import _md, _md_table
 
     reused = {j.label for j in judge.judged if j.reused}
     notes: list[str] = []
@@ -651,19 +651,13 @@ def _print_table(package, versions, tried, judge: _Judge, line, markdown, run: _
     if stack:
         md += _md_table(stack_head, stack) + [""]
     md += _md_table(head, rows) + [""]
-    md += [f"{i}. {_md_escape(text)}" for i, text in enumerate(notes, 1)]
+    md += [f"{i}. {_md(text)}" for i, text in enumerate(notes, 1)]
     text = "\n".join(md) + "\n"
     (run.run_dir / "bisect.md").write_text(text)
     if markdown == "-":
         print(text, end="")
     elif markdown:
         Path(markdown).write_text(text)
-
-
-def _md_escape(text: str) -> str:
-    import html
-
-    return html.escape(" ".join(str(text).split()), quote=False)
 
 
 def _text_table(head: list[str], rows: list[list[str]]) -> list[str]:
@@ -792,5 +786,7 @@ def _swap_label(parts: list[list[str]]) -> str:
 
 def _name(requirement: str) -> str:
     """The normalized name a requirement (or an override) starts with."""
+    from packaging.utils import canonicalize_name
+
     found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", found.group(1)).lower() if found else requirement
+    return canonicalize_name(found.group(1)) if found else requirement
